@@ -1,0 +1,89 @@
+#include "agent/node.hpp"
+
+#include "agent/common/log.hpp"
+#include "agent/version.hpp"
+#include "net/http_server.hpp"
+#include "store/data_dir.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <cstdio>
+
+namespace edgesync {
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+
+namespace {
+
+net::response plain(http::status s, std::string body) {
+    net::response res{s, 11};
+    res.set(http::field::content_type, "text/plain; charset=utf-8");
+    res.body() = std::move(body);
+    return res;
+}
+
+}  // namespace
+
+int run_node(const config::node_config& cfg) {
+    log::set_level(cfg.log_level);
+    log::info("starting", {{"version", build().version},
+                           {"revision", build().revision},
+                           {"target", build().target},
+                           {"instance_id", cfg.instance_id},
+                           {"data_dir", cfg.data_dir},
+                           {"backend", cfg.local.backend == config::backend_kind::embedded ? "embedded" : "openmrs"}});
+    if (cfg.parent.tls.insecure) log::warn("parent_tls_insecure", {{"parent", cfg.parent.url}});
+
+    boost::system::error_code ec;
+    std::string what;
+    store::data_dir_lock lock = store::claim_data_dir(cfg.data_dir, ec, what);
+    if (!lock.held()) {
+        log::error("data_dir_unusable", {{"step", what}, {"error", ec.message()}});
+        return 1;
+    }
+
+    asio::io_context ioc(1);
+    net::server_params sp;
+    sp.max_connections = cfg.server.max_connections;
+    sp.max_header_bytes = cfg.limits.max_header_bytes;
+    sp.max_body_bytes = cfg.limits.max_request_body;
+    sp.header_timeout = cfg.server.header_timeout;
+    sp.body_timeout = cfg.server.body_timeout;
+    sp.write_timeout = cfg.server.write_timeout;
+    sp.idle_timeout = cfg.server.idle_timeout;
+    net::http_server server(ioc.get_executor(), sp, [](const net::request& req) {
+        if (req.target() == "/healthz") return plain(http::status::ok, "ok\n");
+        if (req.target() == "/readyz") return plain(http::status::ok, "ready\n");
+        return plain(http::status::not_found, "not found\n");
+    });
+
+    auto addr = asio::ip::make_address(cfg.server.listen_host, ec);
+    if (!ec) ec = server.listen({addr, cfg.server.listen_port});
+    if (ec) {
+        log::error("listen_failed", {{"addr", cfg.server.listen_host + ":" + std::to_string(cfg.server.listen_port)},
+                                     {"error", ec.message()}});
+        return 1;
+    }
+    const auto ep = server.local_endpoint();
+    const std::string where = (ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string()) +
+                              ":" + std::to_string(ep.port());
+    log::info("ready", {{"listen", where}, {"tls", cfg.server.tls.enabled}});
+    std::printf("edgesync ready: http://%s/healthz (Ctrl-C to stop)\n", where.c_str());
+    std::fflush(stdout);
+
+    asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& sig_ec, int sig) {
+        if (sig_ec) return;
+        log::info("stopping", {{"signal", sig}});
+        asio::co_spawn(ioc, server.stop(cfg.server.shutdown_grace), log::on_task_exit{"http_stop"});
+    });
+    ioc.run();
+    log::info("stopped");
+    return 0;
+}
+
+}  // namespace edgesync
