@@ -881,6 +881,20 @@ void read_root(object_reader& r, node_config& c, std::vector<std::string>& inlin
         t.choice("on_marker_lost", c.feeds.on_marker_lost,
                  {{"restart", marker_lost_policy::restart}, {"pause", marker_lost_policy::pause}});
     });
+    r.object("store", [&](object_reader& t) {
+        using namespace std::chrono_literals;
+        constexpr std::uint64_t MiB = 1024 * 1024;
+        t.size_field("cache_size", c.store.cache_bytes, 1 * MiB, 1024 * MiB);
+        t.choice("synchronous", c.store.synchronous, {{"full", sync_mode::full}, {"normal", sync_mode::normal}});
+        t.choice("integrity_check", c.store.integrity_check,
+                 {{"quick", integrity_mode::quick}, {"full", integrity_mode::full}, {"off", integrity_mode::off}});
+        t.integer("max_batch", c.store.max_batch, 1, 10'000);
+        t.duration_field("tombstone_retention", c.store.tombstone_retention, 24h, 3650 * 24h);
+        t.duration_field("retry_log_retention", c.store.retry_log_retention, 1h, 3650 * 24h);
+        t.integer("audit_max_rows", c.store.audit_max_rows, 1000, 1'000'000'000);
+        if (c.store.synchronous == sync_mode::normal)
+            t.cx().warning(t.path_of("synchronous"), "\"normal\": a power cut may lose the last acknowledged writes");
+    });
     r.object("limits", [&](object_reader& t) {
         constexpr std::uint64_t KiB = 1024, MiB = 1024 * 1024, GiB = MiB * 1024;
         t.size_field("max_header_bytes", c.limits.max_header_bytes, 1 * KiB, 1 * MiB);

@@ -158,6 +158,21 @@ struct feeds_params {
     marker_lost_policy on_marker_lost = marker_lost_policy::restart;
 };
 
+enum class sync_mode : std::uint8_t { full, normal };
+enum class integrity_mode : std::uint8_t { quick, full, off };
+
+struct store_params {
+    std::uint64_t cache_bytes = 8 * 1024 * 1024;  // SQLite page cache; memory stays flat as the store grows
+    // full: every acknowledged write survives a power cut. normal: faster; a power cut may lose
+    // the last commits (never corrupts, never moves a marker past unsaved data).
+    sync_mode synchronous = sync_mode::full;
+    integrity_mode integrity_check = integrity_mode::quick;  // run on open; failure refuses to start
+    std::uint32_t max_batch = 256;  // writes grouped into one transaction (group commit)
+    duration tombstone_retention{std::chrono::hours(24 * 180)};  // children must sync within this
+    duration retry_log_retention{std::chrono::hours(24 * 30)};
+    std::uint64_t audit_max_rows = 1'000'000;  // oldest pruned beyond this, besides audit.retention
+};
+
 struct limits_params {
     std::uint64_t max_header_bytes = 16 * 1024;
     std::uint64_t max_request_body = 16 * 1024 * 1024;
@@ -183,6 +198,7 @@ struct node_config {
     conflict_policy conflicts = conflict_policy::manual;
     audit_params audit;
     feeds_params feeds;
+    store_params store;
     limits_params limits;
 
     bool has_parent() const noexcept { return !parent.url.empty(); }

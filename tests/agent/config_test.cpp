@@ -87,6 +87,9 @@ TEST_CASE("an empty config gives the documented defaults", "[config]") {
     CHECK(c.retry.max_attempts == 10);
     CHECK(c.feeds.page_size == 50);
     CHECK(c.limits.max_request_body == 16u * 1024 * 1024);
+    CHECK(c.store.synchronous == config::sync_mode::full);
+    CHECK(c.store.cache_bytes == 8u * 1024 * 1024);
+    CHECK(c.store.tombstone_retention == std::chrono::hours(24 * 180));
     CHECK(c.categories.at("observation").fhir_type == "Observation");
     CHECK(c.categories.at("form").client == "rest");
 }
@@ -202,6 +205,8 @@ TEST_CASE("bad configs are rejected with the exact JSON path", "[config]") {
          "$.local.openmrs.url", "required when backend is \"openmrs\""},
         {"odd key quoted in the path", R"({"categories": {"my cat": {"fhir_type": "X"}}})", "$.categories[\"my cat\"]",
          "category names use"},
+        {"store cache too small", R"({"store": {"cache_size": "64KiB"}})", "$.store.cache_size",
+         "must be between 1MiB and 1GiB"},
         {"backoff_max below backoff_initial", R"({"retry": {"backoff_initial": "1h", "backoff_max": "10m"}})",
          "$.retry.backoff_max", "must not be shorter than backoff_initial (1h)"},
     };
