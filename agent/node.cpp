@@ -19,11 +19,17 @@ namespace http = boost::beast::http;
 
 namespace {
 
-net::response plain(http::status s, std::string body) {
-    net::response res{s, 11};
-    res.set(http::field::content_type, "text/plain; charset=utf-8");
-    res.body() = std::move(body);
-    return res;
+// Routes every node serves whatever else it does: liveness and readiness for supervisors and
+// load balancers. Public by design (issue 9: all else requires authentication).
+std::shared_ptr<net::router> base_routes() {
+    auto r = std::make_shared<net::router>();
+    r->add(http::verb::get, "/healthz", net::k_public, [](net::request_context&) -> asio::awaitable<net::reply> {
+        co_return net::reply::text(http::status::ok, "ok\n");
+    });
+    r->add(http::verb::get, "/readyz", net::k_public, [](net::request_context&) -> asio::awaitable<net::reply> {
+        co_return net::reply::text(http::status::ok, "ready\n");
+    });
+    return r;
 }
 
 }  // namespace
@@ -55,11 +61,8 @@ int run_node(const config::node_config& cfg) {
     sp.body_timeout = cfg.server.body_timeout;
     sp.write_timeout = cfg.server.write_timeout;
     sp.idle_timeout = cfg.server.idle_timeout;
-    net::http_server server(ioc.get_executor(), sp, [](const net::request& req) {
-        if (req.target() == "/healthz") return plain(http::status::ok, "ok\n");
-        if (req.target() == "/readyz") return plain(http::status::ok, "ready\n");
-        return plain(http::status::not_found, "not found\n");
-    });
+    sp.handler_timeout = cfg.server.handler_timeout;
+    net::http_server server(ioc.get_executor(), sp, base_routes(), nullptr);
 
     auto addr = asio::ip::make_address(cfg.server.listen_host, ec);
     if (!ec) ec = server.listen({addr, cfg.server.listen_port});

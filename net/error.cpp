@@ -40,6 +40,9 @@ public:
             case errc::tls_peer_not_tls: return "TLS: the peer answered in plain HTTP (wrong scheme or port?)";
             case errc::plain_http_to_tls_port: return "plain HTTP request sent to a TLS port";
             case errc::tls_bad_config: return "TLS: certificate, key or CA could not be loaded";
+            case errc::unauthenticated: return "authentication required";
+            case errc::bad_credentials: return "wrong user name, password or token";
+            case errc::auth_busy: return "too many authentication attempts in flight";
             case errc::proxy_refused: return "proxy refused the CONNECT tunnel";
             case errc::bad_url: return "malformed URL";
             case errc::connection_closed: return "connection closed by the peer";
@@ -65,6 +68,9 @@ bool is_connection_error(const boost::system::error_code& ec) noexcept {
             case errc::unsupported_encoding:
             case errc::bad_gzip:
             case errc::bad_url:
+            case errc::unauthenticated:
+            case errc::bad_credentials:
+            case errc::auth_busy:
                 return false;
             default:
                 return true;

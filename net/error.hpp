@@ -42,6 +42,10 @@ enum class errc {
     tls_peer_not_tls,       // we spoke TLS to a plain-HTTP port
     plain_http_to_tls_port, // a client spoke plain HTTP to our TLS port
     tls_bad_config,         // unreadable certificate/key/CA file or mismatched key
+    // authentication (server side)
+    unauthenticated,  // no usable credentials
+    bad_credentials,  // wrong user, password or token
+    auth_busy,        // too many password checks in flight; try again shortly
     // other
     proxy_refused,          // the HTTP proxy did not establish the CONNECT tunnel
     bad_url,

@@ -1,16 +1,20 @@
 #include "net/http_server.hpp"
 
 #include "agent/common/log.hpp"
+#include "net/error.hpp"
+#include "net/gzip.hpp"
+#include "net/http_io.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/beast/http/parser.hpp>
 
+#include <array>
 #include <list>
 #include <optional>
 
@@ -22,17 +26,19 @@ using boost::system::error_code;
 
 namespace {
 constexpr auto k_use = asio::as_tuple(asio::use_awaitable);
-}
+constexpr std::size_t k_chunk_target = 16 * 1024;  // streamed bodies go out in chunks of about this size
+}  // namespace
 
 // Shared between the server object and its coroutines. Every member is touched only on `ex`.
 struct http_server::state {
     struct session_entry {
-        beast::tcp_stream* stream;  // owned by the session coroutine's frame; valid while listed
-        bool busy;                  // between a request's first header byte and its response
+        byte_stream* stream;  // owned by the session coroutine's frame; valid while listed
+        bool busy;            // from a request's first header byte to the end of its response
     };
 
-    state(asio::any_io_executor e, server_params p, handler hd)
-        : ex(std::move(e)), params(p), h(std::move(hd)), acceptor(ex), changed(ex) {
+    state(asio::any_io_executor e, server_params p, std::shared_ptr<const router> r, std::shared_ptr<authenticator> a,
+          connection_wrapper w)
+        : ex(std::move(e)), params(p), routes(std::move(r)), auth(std::move(a)), wrap(std::move(w)), acceptor(ex), changed(ex) {
         changed.expires_at(asio::steady_timer::time_point::max());
     }
 
@@ -41,7 +47,9 @@ struct http_server::state {
 
     asio::any_io_executor ex;
     server_params params;
-    handler h;
+    std::shared_ptr<const router> routes;
+    std::shared_ptr<authenticator> auth;
+    connection_wrapper wrap;
     tcp::acceptor acceptor;
     asio::steady_timer changed;  // cancelled whenever a session ends
     std::list<session_entry> sessions;
@@ -50,14 +58,163 @@ struct http_server::state {
 
 namespace {
 
-response error_response(http::status s, unsigned version, std::string_view text) {
-    response res{s, version};
-    res.set(http::field::content_type, "text/plain; charset=utf-8");
-    res.set(http::field::connection, "close");
-    res.keep_alive(false);
-    res.body() = std::string(text) + "\n";
-    res.prepare_payload();
-    return res;
+using session_state = http_server::state;
+
+// ---- writing replies ------------------------------------------------------------------------
+
+// Chunked body writer for streamed replies, optionally through gzip. Holds at most about
+// k_chunk_target bytes before sending a chunk.
+class chunk_writer final : public body_writer {
+public:
+    chunk_writer(byte_stream& s, std::chrono::milliseconds write_timeout, bool gzip, int level, bool chunked)
+        : s_(s), write_timeout_(write_timeout), chunked_(chunked) {
+        if (gzip) deflater_.emplace(level);
+    }
+
+    asio::awaitable<error_code> write(std::string_view data) override {
+        if (deflater_) {
+            if (auto ec = deflater_->write(data, append_fn())) co_return ec;
+        } else {
+            pending_.append(data);
+        }
+        bytes_in_ += data.size();
+        if (pending_.size() >= k_chunk_target) co_return co_await send_pending();
+        co_return error_code{};
+    }
+
+    asio::awaitable<error_code> flush() override {
+        if (deflater_) {
+            if (auto ec = deflater_->flush(append_fn())) co_return ec;
+        }
+        co_return co_await send_pending();
+    }
+
+    asio::awaitable<error_code> finish() {
+        if (deflater_) {
+            if (auto ec = deflater_->finish(append_fn())) co_return ec;
+        }
+        if (auto ec = co_await send_pending()) co_return ec;
+        if (!chunked_) co_return error_code{};
+        s_.expires_after(write_timeout_);
+        std::array<asio::const_buffer, 1> last{asio::buffer(k_last_chunk.data(), k_last_chunk.size())};
+        auto r = co_await s_.write(last);
+        co_return r.ec;
+    }
+
+    std::uint64_t bytes_in() const noexcept { return bytes_in_; }
+
+private:
+    gzip_sink append_fn() {
+        return [this](std::string_view out) {
+            pending_.append(out);
+            return error_code{};
+        };
+    }
+
+    asio::awaitable<error_code> send_pending() {
+        if (pending_.empty()) co_return error_code{};
+        s_.expires_after(write_timeout_);
+        io_result r;
+        if (chunked_) {
+            const std::string prefix = chunk_prefix(pending_.size());
+            std::array<asio::const_buffer, 3> bufs{asio::buffer(prefix), asio::buffer(pending_),
+                                                   asio::buffer(k_chunk_suffix.data(), k_chunk_suffix.size())};
+            r = co_await s_.write(bufs);
+        } else {
+            std::array<asio::const_buffer, 1> bufs{asio::buffer(pending_)};
+            r = co_await s_.write(bufs);
+        }
+        pending_.clear();
+        co_return r.ec;
+    }
+
+    byte_stream& s_;
+    std::chrono::milliseconds write_timeout_;
+    bool chunked_;
+    std::optional<gzip_deflater> deflater_;
+    std::string pending_;
+    std::uint64_t bytes_in_ = 0;
+};
+
+// Connection header for the response: HTTP/1.1 keeps alive unless told, HTTP/1.0 the reverse.
+void set_connection(http::response_header<>& h, bool keep_alive) {
+    if (h.version() >= 11) {
+        if (!keep_alive) h.set(http::field::connection, "close");
+    } else if (keep_alive) {
+        h.set(http::field::connection, "keep-alive");
+    }
+}
+
+struct write_outcome {
+    error_code ec;
+    std::uint64_t body_bytes = 0;
+    bool keep_alive = false;
+};
+
+// Sends `rep` for `req`. keep_alive is the connection's fate after this response.
+asio::awaitable<write_outcome> write_reply(session_state& st, byte_stream& s, const request& req, reply& rep, bool keep_alive) {
+    write_outcome out;
+    http::response_header<> h;
+    h.version(req.version() == 10 ? 10 : 11);
+    h.result(rep.status);
+    for (const auto& f : rep.headers) h.insert(f.name_string(), f.value());
+    h.set(http::field::server, "edgesync");
+    const bool head = req.method() == http::verb::head;
+    const bool no_body = rep.status == http::status::no_content || rep.status == http::status::not_modified ||
+                         http::to_status_class(rep.status) == http::status_class::informational;
+    const bool gzip = !head && !no_body && accepts_gzip(req[http::field::accept_encoding]) &&
+                      compressible(h[http::field::content_type]) &&
+                      (rep.stream || rep.body.size() >= st.params.gzip_min_bytes);
+    if (gzip) {
+        h.set(http::field::content_encoding, "gzip");
+        h.set(http::field::vary, "Accept-Encoding");
+    }
+
+    if (rep.stream && !no_body) {
+        // HTTP/1.0 has no chunked coding: the body then ends when the connection closes.
+        const bool chunked = req.version() >= 11;
+        if (chunked) h.set(http::field::transfer_encoding, "chunked");
+        else keep_alive = false;
+        set_connection(h, keep_alive);
+        const std::string head_text = serialize_header(h);
+        s.expires_after(st.params.write_timeout);
+        std::array<asio::const_buffer, 1> hb{asio::buffer(head_text)};
+        if (auto r = co_await s.write(hb); r.ec) {
+            out.ec = r.ec;
+            co_return out;
+        }
+        if (head) {
+            out.keep_alive = keep_alive;
+            co_return out;
+        }
+        chunk_writer w(s, st.params.write_timeout, gzip, st.params.gzip_level, chunked);
+        error_code ec = co_await rep.stream(w);
+        if (!ec) ec = co_await w.finish();
+        out.ec = ec;
+        out.body_bytes = w.bytes_in();
+        out.keep_alive = !ec && keep_alive;
+        co_return out;
+    }
+
+    std::string body = no_body ? std::string() : std::move(rep.body);
+    if (gzip) body = gzip_compress(body, st.params.gzip_level);
+    if (!no_body) h.set(http::field::content_length, std::to_string(body.size()));
+    set_connection(h, keep_alive);
+    const std::string head_text = serialize_header(h);
+    s.expires_after(st.params.write_timeout);
+    std::array<asio::const_buffer, 2> bufs{asio::buffer(head_text), asio::buffer(head ? std::string_view() : std::string_view(body))};
+    auto r = co_await s.write(bufs);
+    out.ec = r.ec;
+    out.body_bytes = body.size();
+    out.keep_alive = keep_alive;
+    co_return out;
+}
+
+// A response for a request that could not be read; the connection closes after it.
+asio::awaitable<void> write_error(session_state& st, byte_stream& s, http::status status, std::string_view text) {
+    request dummy{http::verb::get, "/", 11};
+    reply rep = reply::text(status, std::string(text) + "\n");
+    co_await write_reply(st, s, dummy, rep, false);
 }
 
 // The status to answer a failed request read with, or nullopt when the peer is gone (EOF,
@@ -65,77 +222,211 @@ response error_response(http::status s, unsigned version, std::string_view text)
 std::optional<http::status> status_for_read_error(const error_code& ec) {
     if (ec == http::error::header_limit) return http::status::request_header_fields_too_large;
     if (ec == http::error::body_limit) return http::status::payload_too_large;
-    if (ec == http::error::end_of_stream || ec == http::error::partial_message || ec == beast::error::timeout ||
-        ec == asio::error::operation_aborted || ec == asio::error::connection_reset || ec == asio::error::eof)
-        return std::nullopt;
+    if (ec == http::error::partial_message || ec == http::error::end_of_stream) return std::nullopt;
     if (ec.category() == http::make_error_code(http::error::bad_target).category()) return http::status::bad_request;
-    return std::nullopt;  // socket errors
+    return std::nullopt;  // socket errors, deadlines, cancellation
 }
 
-std::string_view reason_text(http::status s) {
-    switch (s) {
-        case http::status::request_header_fields_too_large: return "request header too large";
-        case http::status::payload_too_large: return "request body too large";
-        default: return "malformed request";
+// ---- one request ----------------------------------------------------------------------------
+
+bool has_dot_segment(std::string_view path) {
+    // Rejected outright: "..", "." and encoded forms of them as a segment (path traversal).
+    std::size_t pos = 0;
+    while (pos <= path.size()) {
+        auto slash = path.find('/', pos);
+        auto seg = path.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
+        auto d = percent_decode(seg);
+        if (!d || *d == "." || *d == "..") return true;
+        if (slash == std::string_view::npos) break;
+        pos = slash + 1;
     }
+    return false;
 }
 
-asio::awaitable<void> run_session(std::shared_ptr<http_server::state> st, tcp::socket socket) {
-    beast::tcp_stream stream(std::move(socket));
-    st->sessions.push_back({&stream, false});
-    auto self = std::prev(st->sessions.end());
-    beast::flat_buffer buffer(static_cast<std::size_t>(st->params.max_header_bytes) + 64 * 1024);
-    bool first = true;
+// The handler, with exceptions turned into a 500 (a handler bug ends that request only; the
+// details stay in the log, never in the response).
+asio::awaitable<reply> guarded_handler(const handler& h, request_context& ctx) {
+    try {
+        co_return co_await h(ctx);
+    } catch (const std::exception& e) {
+        log::error("http_handler_exception", {{"path", ctx.path}, {"what", e.what()}});
+    }
+    co_return reply::text(http::status::internal_server_error, "internal error\n");
+}
 
+asio::awaitable<reply> run_handler(session_state& st, const handler& h, request_context& ctx) {
+    using namespace asio::experimental::awaitable_operators;
+    // Note: operator|| completes on the first branch that *succeeds*; guarded_handler never
+    // throws, so an exception cannot leave the request waiting for the deadline.
+    asio::steady_timer deadline(st.ex, st.params.handler_timeout);
+    auto r = co_await (guarded_handler(h, ctx) || deadline.async_wait(asio::use_awaitable));
+    if (r.index() == 0) co_return std::move(std::get<0>(r));
+    log::warn("http_handler_timeout", {{"path", ctx.path}, {"error", error_code(errc::handler_timeout).message()}});
+    reply rep = reply::text(http::status::service_unavailable, "request took too long\n");
+    rep.headers.set(http::field::retry_after, "5");
+    co_return rep;
+}
+
+// Routing, authentication and the handler for one fully read request.
+asio::awaitable<reply> dispatch(session_state& st, const request& req, const std::string& peer, principal& who) {
+    std::string_view target = req.target();
+    auto qpos = target.find('?');
+    std::string_view path = target.substr(0, qpos);
+    std::string_view query = qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
+    if (path.empty() || path.front() != '/' || has_dot_segment(path)) co_return reply::text(http::status::bad_request, "bad path\n");
+
+    auto m = st.routes->match(req.method(), path);
+    if (!m.found) {
+        if (!m.allow.empty()) {
+            reply rep = reply::text(http::status::method_not_allowed, "method not allowed\n");
+            rep.headers.set(http::field::allow, m.allow);
+            co_return rep;
+        }
+        co_return reply::text(http::status::not_found, "not found\n");
+    }
+    if (m.found->roles != k_public) {
+        auto authz = req[http::field::authorization];
+        error_code ec = errc::unauthenticated;
+        if (st.auth && !authz.empty()) {
+            auto r = co_await st.auth->authenticate(std::string(authz));
+            if (r) {
+                who = *r;
+                ec.clear();
+            } else {
+                ec = r.error();
+            }
+        }
+        if (ec == errc::auth_busy) {
+            reply rep = reply::text(http::status::service_unavailable, "busy, retry\n");
+            rep.headers.set(http::field::retry_after, "1");
+            co_return rep;
+        }
+        if (ec) {
+            log::info("http_auth_failed", {{"peer", peer}, {"path", path}, {"reason", ec.message()}});
+            reply rep = reply::text(http::status::unauthorized, "authentication required\n");
+            rep.headers.set(http::field::www_authenticate, "Basic realm=\"edgesync\", Bearer realm=\"edgesync\"");
+            co_return rep;
+        }
+        if (!who.has_any(m.found->roles)) {
+            log::info("http_forbidden", {{"peer", peer}, {"path", path}, {"user", who.name}});
+            co_return reply::text(http::status::forbidden, "forbidden\n");
+        }
+    }
+    request_context ctx{req, path, query, std::move(m.params), who, peer};
+    co_return co_await run_handler(st, m.found->h, ctx);
+}
+
+// Decodes a gzip request body in place (bounded). Returns the status to refuse it with, if any.
+std::optional<http::status> decode_request_body(session_state& st, request& req) {
+    auto enc = req[http::field::content_encoding];
+    if (enc.empty() || enc == "identity") return std::nullopt;
+    if (enc != "gzip") return http::status::unsupported_media_type;
+    std::string plain;
+    error_code ec;
+    if (!gzip_decompress(req.body(), st.params.max_body_bytes, plain, ec))
+        return ec == errc::decompressed_too_large ? http::status::payload_too_large : http::status::bad_request;
+    req.body() = std::move(plain);
+    req.erase(http::field::content_encoding);
+    req.set(http::field::content_length, std::to_string(req.body().size()));
+    return std::nullopt;
+}
+
+asio::awaitable<void> run_session(std::shared_ptr<session_state> st, std::unique_ptr<byte_stream> s) {
+    st->sessions.push_back({s.get(), true});
+    auto self = std::prev(st->sessions.end());
+    const std::string peer = s->peer();
+
+    if (st->wrap) {
+        s->expires_after(st->params.header_timeout);
+        error_code ec;
+        auto wrapped = co_await st->wrap(std::move(s), ec);
+        if (!wrapped) {
+            log::debug("http_connection_setup_failed", {{"peer", peer}, {"error", ec.message()}});
+            st->sessions.erase(self);
+            st->notify();
+            co_return;
+        }
+        s = std::move(wrapped);
+        self->stream = s.get();
+    }
+
+    // Holds unparsed bytes: at most one header plus one read chunk.
+    beast::flat_buffer buffer(static_cast<std::size_t>(st->params.max_header_bytes) + 16 * 1024);
+    bool first = true;
     while (!st->stopping) {
+        self->busy = false;
         http::request_parser<http::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(st->params.max_header_bytes));
         parser.body_limit(st->params.max_body_bytes);
 
-        // Header: a keep-alive connection may first sit idle, then must deliver the header.
-        stream.expires_after(first ? st->params.header_timeout : st->params.idle_timeout + st->params.header_timeout);
-        auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, k_use);
+        // A kept-alive connection may sit idle for idle_timeout; from its first byte the whole
+        // header must arrive within header_timeout (a client dribbling bytes is cut there).
+        bool header_deadline_armed = first || buffer.size() > 0;
+        s->expires_after(header_deadline_armed ? st->params.header_timeout : st->params.idle_timeout);
+        auto before_read = [&] {
+            if (!header_deadline_armed && (buffer.size() > 0 || parser.got_some())) {
+                s->expires_after(st->params.header_timeout);
+                header_deadline_armed = true;
+                self->busy = true;
+            }
+        };
+        error_code ec = co_await read_header(*s, buffer, parser, before_read);
         self->busy = true;
+        first = false;
         if (!ec) {
-            first = false;
-            stream.expires_after(st->params.body_timeout);
-            std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, k_use);
+            if (parser.get()[http::field::expect] == "100-continue" && !parser.is_done()) {
+                static constexpr std::string_view k_continue = "HTTP/1.1 100 Continue\r\n\r\n";
+                s->expires_after(st->params.write_timeout);
+                std::array<asio::const_buffer, 1> b{asio::buffer(k_continue.data(), k_continue.size())};
+                ec = (co_await s->write(b)).ec;
+            }
+            if (!ec) {
+                s->expires_after(st->params.body_timeout);
+                ec = co_await read_body(*s, buffer, parser);
+            }
         }
         if (ec) {
-            // Tell the client what was wrong when it is a protocol or limit error; a dropped or
-            // timed-out connection gets nothing. Either way the connection ends here.
             if (auto status = status_for_read_error(ec)) {
-                auto res = error_response(*status, 11, reason_text(*status));
-                stream.expires_after(st->params.write_timeout);
-                co_await http::async_write(stream, res, k_use);
+                co_await write_error(*st, *s, *status,
+                                     *status == http::status::request_header_fields_too_large ? "request header too large"
+                                     : *status == http::status::payload_too_large             ? "request body too large"
+                                                                                              : "malformed request");
             }
             break;
         }
+
+        const auto started = std::chrono::steady_clock::now();
         request req = parser.release();
-        response res;
-        try {
-            res = st->h(req);
-        } catch (const std::exception& e) {
-            // A handler bug ends this request, never the process; details stay in the log.
-            log::error("http_handler_exception", {{"target", std::string(req.target())}, {"what", e.what()}});
-            res = error_response(http::status::internal_server_error, req.version(), "internal error");
+        principal who;
+        reply rep;
+        if (auto refuse = decode_request_body(*st, req)) {
+            rep = reply::text(*refuse, *refuse == http::status::payload_too_large ? "request body too large\n"
+                                                                                  : "unreadable request body encoding\n");
+        } else {
+            rep = co_await dispatch(*st, req, peer, who);
         }
-        res.version(req.version());
-        res.keep_alive(res.keep_alive() && req.keep_alive() && !st->stopping);
-        res.prepare_payload();
-        stream.expires_after(st->params.write_timeout);
-        std::tie(ec, n) = co_await http::async_write(stream, res, k_use);
-        self->busy = false;
-        if (ec || !res.keep_alive()) break;
+        const bool keep_alive = req.keep_alive() && !st->stopping && rep.status != http::status::payload_too_large;
+        auto outcome = co_await write_reply(*st, *s, req, rep, keep_alive);
+        log::debug("http_request", {{"peer", peer},
+                                    {"method", std::string(req.method_string())},
+                                    {"path", std::string(req.target().substr(0, req.target().find('?')))},
+                                    {"status", static_cast<int>(rep.status)},
+                                    {"bytes", outcome.body_bytes},
+                                    {"user", who.name},
+                                    {"elapsed", std::chrono::steady_clock::now() - started},
+                                    {"error", outcome.ec ? outcome.ec.message() : std::string()}});
+        if (outcome.ec || !outcome.keep_alive) break;
     }
-    error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream.socket().close(ignored);
+    if (s->is_open()) {
+        s->expires_after(std::chrono::seconds(2));
+        co_await s->shutdown();
+        s->close();
+    }
     st->sessions.erase(self);
     st->notify();
 }
 
-asio::awaitable<void> run_listener(std::shared_ptr<http_server::state> st) {
+asio::awaitable<void> run_listener(std::shared_ptr<session_state> st) {
     while (!st->stopping) {
         // Bounded: at max_connections we stop accepting and let the kernel backlog hold the rest.
         while (st->sessions.size() >= st->params.max_connections && !st->stopping) {
@@ -152,14 +443,18 @@ asio::awaitable<void> run_listener(std::shared_ptr<http_server::state> st) {
             co_await pause.async_wait(k_use);
             continue;
         }
-        asio::co_spawn(st->ex, run_session(st, std::move(socket)), log::on_task_exit{"http_session"});
+        error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        asio::co_spawn(st->ex, run_session(st, std::make_unique<tcp_byte_stream>(std::move(socket))),
+                       log::on_task_exit{"http_session"});
     }
 }
 
 }  // namespace
 
-http_server::http_server(asio::any_io_executor ex, server_params params, handler h)
-    : state_(std::make_shared<state>(std::move(ex), params, std::move(h))) {}
+http_server::http_server(asio::any_io_executor ex, server_params params, std::shared_ptr<const router> routes,
+                         std::shared_ptr<authenticator> auth, connection_wrapper wrap)
+    : state_(std::make_shared<state>(std::move(ex), params, std::move(routes), std::move(auth), std::move(wrap))) {}
 
 http_server::~http_server() {
     error_code ignored;
@@ -197,13 +492,13 @@ asio::awaitable<void> http_server::stop(std::chrono::milliseconds grace) {
     st->acceptor.close(ignored);
     // Idle keep-alive connections have nothing in flight: close them now.
     for (auto& s : st->sessions)
-        if (!s.busy) s.stream->cancel();
+        if (!s.busy) s.stream->close();
     const auto deadline = std::chrono::steady_clock::now() + grace;
     while (!st->sessions.empty() && std::chrono::steady_clock::now() < deadline) {
         st->changed.expires_at(deadline);
         co_await st->changed.async_wait(k_use);
     }
-    for (auto& s : st->sessions) s.stream->cancel();
+    for (auto& s : st->sessions) s.stream->close();
     while (!st->sessions.empty()) {
         st->changed.expires_at(asio::steady_timer::time_point::max());
         co_await st->changed.async_wait(k_use);

@@ -1,17 +1,20 @@
-// HTTP/1.1 server: one coroutine per connection, keep-alive, limits on header and body size and
-// on concurrent connections, a deadline on every phase, graceful stop.
+// HTTP/1.1 server: one coroutine per connection, keep-alive, routing by method and path pattern,
+// authentication and roles per route, limits on header bytes, body bytes (also after gzip
+// decoding) and concurrent connections, a deadline on every phase, gzip responses when asked,
+// streamed (chunked) response bodies, and graceful stop.
 //
-// Threading: everything runs on the executor given at construction (a single-threaded
-// io_context in the agent); the object must be used from that executor only.
-// Lifetime: the server must outlive the coroutines it spawned; call stop() and let the
-// io_context drain before destroying it.
+// Threading: everything runs on the executor given at construction (the agent's single-threaded
+// io_context); the object must be used from that executor only.
+// Lifetime: the router and authenticator are shared and must not change after listen(). Call
+// stop() and let the io_context drain before destroying the server.
 #pragma once
+
+#include "net/auth.hpp"
+#include "net/router.hpp"
+#include "net/stream.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -20,27 +23,29 @@
 
 namespace edgesync::net {
 
-namespace http = boost::beast::http;
-using request = http::request<http::string_body>;
-using response = http::response<http::string_body>;
-
 struct server_params {
     std::uint32_t max_connections = 64;
     std::uint64_t max_header_bytes = 16 * 1024;
-    std::uint64_t max_body_bytes = 16 * 1024 * 1024;
-    std::chrono::milliseconds header_timeout{15'000};  // from connection or previous response to full header
+    std::uint64_t max_body_bytes = 16 * 1024 * 1024;  // also bounds a gzip request body once decoded
+    std::chrono::milliseconds header_timeout{15'000};  // first byte of a request to the end of its header
     std::chrono::milliseconds body_timeout{60'000};
-    std::chrono::milliseconds write_timeout{60'000};
-    std::chrono::milliseconds idle_timeout{30'000};  // keep-alive wait for the next request's first byte
+    std::chrono::milliseconds handler_timeout{60'000};
+    std::chrono::milliseconds write_timeout{60'000};   // per response write (per chunk when streamed)
+    std::chrono::milliseconds idle_timeout{30'000};    // keep-alive wait for a request's first byte
+    std::size_t gzip_min_bytes = 1024;                 // smaller complete bodies are sent as they are
+    int gzip_level = 6;
 };
+
+// Turns an accepted TCP connection into the stream HTTP runs over (TLS handshake, for one). Runs
+// under the header deadline. Returning null with ec set drops the connection.
+using connection_wrapper = std::function<boost::asio::awaitable<std::unique_ptr<byte_stream>>(
+    std::unique_ptr<byte_stream>, boost::system::error_code&)>;
 
 class http_server {
 public:
-    // Handlers run on the server's executor and must not block. The response is completed
-    // (Content-Length, keep-alive) by the server.
-    using handler = std::function<response(const request&)>;
-
-    http_server(boost::asio::any_io_executor ex, server_params params, handler h);
+    // `auth` may be null when every route is public (tests).
+    http_server(boost::asio::any_io_executor ex, server_params params, std::shared_ptr<const router> routes,
+                std::shared_ptr<authenticator> auth, connection_wrapper wrap = {});
     ~http_server();
     http_server(const http_server&) = delete;
     http_server& operator=(const http_server&) = delete;
@@ -49,8 +54,8 @@ public:
     boost::system::error_code listen(const boost::asio::ip::tcp::endpoint& ep);
     boost::asio::ip::tcp::endpoint local_endpoint() const;
 
-    // Stops accepting, lets requests in flight finish for up to `grace`, then closes every
-    // remaining connection. Completes when all sessions have ended.
+    // Stops accepting, closes idle connections, lets requests in flight finish for up to
+    // `grace`, then closes the rest. Completes when every session has ended.
     boost::asio::awaitable<void> stop(std::chrono::milliseconds grace);
 
     std::size_t active_connections() const noexcept;
@@ -59,7 +64,7 @@ public:
     struct state;
 
 private:
-    std::shared_ptr<state> state_;  // shared with the coroutines, which may outlive a stop() call
+    std::shared_ptr<state> state_;
 };
 
 }  // namespace edgesync::net
