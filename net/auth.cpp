@@ -85,6 +85,10 @@ bool iequals(std::string_view a, std::string_view b) {
 
 }  // namespace
 
+std::string hex_encode(std::string_view bytes) {
+    return hex(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+}
+
 std::string sha256_hex(std::string_view data) {
     auto d = sha256(data);
     return hex(d.data(), d.size());

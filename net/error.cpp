@@ -40,6 +40,7 @@ public:
             case errc::tls_peer_not_tls: return "TLS: the peer answered in plain HTTP (wrong scheme or port?)";
             case errc::plain_http_to_tls_port: return "plain HTTP request sent to a TLS port";
             case errc::tls_bad_config: return "TLS: certificate, key or CA could not be loaded";
+            case errc::tls_protocol_error: return "TLS: corrupt or unexpected record";
             case errc::unauthenticated: return "authentication required";
             case errc::bad_credentials: return "wrong user name, password or token";
             case errc::auth_busy: return "too many authentication attempts in flight";

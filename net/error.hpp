@@ -42,6 +42,7 @@ enum class errc {
     tls_peer_not_tls,       // we spoke TLS to a plain-HTTP port
     plain_http_to_tls_port, // a client spoke plain HTTP to our TLS port
     tls_bad_config,         // unreadable certificate/key/CA file or mismatched key
+    tls_protocol_error,     // a corrupt or unexpected record after the handshake
     // authentication (server side)
     unauthenticated,  // no usable credentials
     bad_credentials,  // wrong user, password or token

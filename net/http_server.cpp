@@ -485,6 +485,8 @@ tcp::endpoint http_server::local_endpoint() const {
 
 std::size_t http_server::active_connections() const noexcept { return state_->sessions.size(); }
 
+asio::awaitable<void> http_server::serve(std::unique_ptr<byte_stream> s) { return run_session(state_, std::move(s)); }
+
 asio::awaitable<void> http_server::stop(std::chrono::milliseconds grace) {
     auto st = state_;
     st->stopping = true;

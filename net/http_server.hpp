@@ -60,6 +60,10 @@ public:
 
     std::size_t active_connections() const noexcept;
 
+    // Runs one connection on a stream the caller made (tests: scripted and fault-injecting
+    // streams), exactly as an accepted one, wrapper included. Completes when the session ends.
+    boost::asio::awaitable<void> serve(std::unique_ptr<byte_stream> s);
+
     // Implementation detail, shared with the server's coroutines (defined in the .cpp only).
     struct state;
 
