@@ -2,18 +2,23 @@
 # Installs the Debian packages a build needs. Idempotent and quiet when everything is present.
 #   cross/deps.sh host     compilers, CMake, the bookworm -dev packages of DESIGN.md §6
 #   cross/deps.sh cross    + the three ARM cross compilers and qemu-user
+#   cross/deps.sh bench    + what the benchmarks drive (wrk)
 # Never installs libboost-dev (1.74, no Boost.JSON, conflicts with 1.81) nor libmbedtls-dev (2.28):
 # mbedTLS 3.6 comes from cross/mbedtls.sh so the two can never mix.
 source "$(dirname "$0")/lib.sh"
 
 host_pkgs=(g++ cmake ninja-build ccache git file pkg-config ca-certificates dpkg-dev bzip2 xz-utils
-           libboost1.81-dev libexpat1-dev libsqlite3-dev zlib1g-dev catch2)
+           libboost1.81-dev libexpat1-dev libsqlite3-dev zlib1g-dev catch2
+           # real peers for the net tests (tests/net/tls_peers_test.cpp): never started as services
+           curl nginx-light openssl)
 cross_pkgs=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf g++-arm-linux-gnueabi qemu-user-static)
+bench_pkgs=(wrk)
 
 case ${1:-host} in
     host) es_apt_install "${host_pkgs[@]}" ;;
     cross) es_apt_install "${host_pkgs[@]}" "${cross_pkgs[@]}" ;;
-    *) es_die "usage: cross/deps.sh host|cross" ;;
+    bench) es_apt_install "${host_pkgs[@]}" "${bench_pkgs[@]}" ;;
+    *) es_die "usage: cross/deps.sh host|cross|bench" ;;
 esac
 if dpkg-query -W -f='${Status}' libmbedtls-dev 2>/dev/null | grep -q 'install ok installed'; then
     es_log "warning: libmbedtls-dev (2.28) is installed; the build ignores it and uses mbedTLS 3.6 from the cache"

@@ -59,8 +59,14 @@ es_apt_install() {
     es_log "installing ${missing[*]}"
     if [ "$(id -u)" -ne 0 ]; then es_die "need root to install: ${missing[*]}"; fi
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q >/dev/null
-    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+    # Packages that ship a service (nginx) must not start it: tests start their own instances on
+    # loopback ports. policy-rc.d tells invoke-rc.d to leave services alone during this install.
+    local policy=/usr/sbin/policy-rc.d placed=0
+    if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod 755 "$policy"; placed=1; fi
+    local rc=0
+    apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+    [ "$placed" = 1 ] && rm -f "$policy"
+    [ "$rc" = 0 ] || es_die "apt-get install ${missing[*]} failed ($rc)"
 }
 
 # Target names used by every script: host | aarch64 | armhf | armel.
