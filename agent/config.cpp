@@ -1,5 +1,7 @@
 #include "agent/config.hpp"
 
+#include "agent/net_setup.hpp"
+#include "net/tls.hpp"
 #include "net/url.hpp"
 
 #include <boost/json.hpp>
@@ -925,18 +927,37 @@ void read_root(object_reader& r, node_config& c, std::vector<std::string>& inlin
     }
     if (c.local.backend == backend_kind::openmrs && c.local.openmrs_username.empty())
         r.cx().error("$.local.openmrs.username", "required when backend is \"openmrs\"");
+    bool server_files_ok = true, parent_files_ok = true;
     if (c.server.tls.enabled) {
         for (auto [key, file] : {std::pair{"cert_file", &c.server.tls.cert_file}, std::pair{"key_file", &c.server.tls.key_file},
                                  std::pair{"client_ca_file", &c.server.tls.client_ca_file}}) {
-            if (!file->empty() && ::access(file->c_str(), R_OK) != 0)
+            if (!file->empty() && ::access(file->c_str(), R_OK) != 0) {
                 r.cx().error(std::string("$.server.tls.") + key, "cannot read \"" + *file + "\": " + std::strerror(errno));
+                server_files_ok = false;
+            }
         }
     }
     for (auto [key, file] : {std::pair{"ca_file", &c.parent.tls.ca_file}, std::pair{"ca_dir", &c.parent.tls.ca_dir},
                              std::pair{"client_cert_file", &c.parent.tls.client_cert_file},
                              std::pair{"client_key_file", &c.parent.tls.client_key_file}}) {
-        if (!file->empty() && ::access(file->c_str(), R_OK) != 0)
+        if (!file->empty() && ::access(file->c_str(), R_OK) != 0) {
             r.cx().error(std::string("$.parent.tls.") + key, "cannot read \"" + *file + "\": " + std::strerror(errno));
+            parent_files_ok = false;
+        }
+    }
+    // The TLS material itself (a certificate that does not parse, a key of another certificate,
+    // no CA bundle), so that check-config catches what would stop the node at start-up.
+    if (c.server.tls.enabled && server_files_ok && !c.server.tls.cert_file.empty() && !c.server.tls.key_file.empty()) {
+        std::string why;
+        if (!agent::make_server_tls(c.server, why)) r.cx().error("$.server.tls", why);
+    }
+    std::string raw_pin;
+    const bool pins_ok = std::all_of(c.parent.tls.pins.begin(), c.parent.tls.pins.end(),
+                                     [&](const std::string& p) { return net::parse_pin(p, raw_pin); });  // else reported above
+    if (c.has_parent() && parent_files_ok && pins_ok) {
+        auto u = net::parse_url(c.parent.url);
+        std::string why;
+        if (u && u->is_tls() && !net::make_client_tls(agent::parent_tls_params(c.parent.tls), &why)) r.cx().error("$.parent.tls", why);
     }
 }
 

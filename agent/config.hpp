@@ -77,7 +77,8 @@ struct parent_tls_params {
     std::string ca_file;  // PEM bundle; empty with empty ca_dir = the system bundle
     std::string ca_dir;   // folder of PEM certificates
     // Accepted SHA-256 pins of the parent's certificate or public key: "sha256/<base64>" (as
-    // HPKP) or 64 hex digits. When set, the chain must also contain a pinned key or certificate.
+    // HPKP) or 64 hex digits. When set, a chain containing a pinned key or certificate is
+    // trusted without a CA, and one without is refused (see net::tls_client_params::pins).
     std::vector<std::string> pins;
     std::string client_cert_file;  // mTLS towards the parent
     std::string client_key_file;

@@ -1,6 +1,7 @@
 #include "agent/node.hpp"
 
 #include "agent/common/log.hpp"
+#include "agent/net_setup.hpp"
 #include "agent/version.hpp"
 #include "net/http_server.hpp"
 #include "store/data_dir.hpp"
@@ -53,16 +54,16 @@ int run_node(const config::node_config& cfg) {
     }
 
     asio::io_context ioc(1);
-    net::server_params sp;
-    sp.max_connections = cfg.server.max_connections;
-    sp.max_header_bytes = cfg.limits.max_header_bytes;
-    sp.max_body_bytes = cfg.limits.max_request_body;
-    sp.header_timeout = cfg.server.header_timeout;
-    sp.body_timeout = cfg.server.body_timeout;
-    sp.write_timeout = cfg.server.write_timeout;
-    sp.idle_timeout = cfg.server.idle_timeout;
-    sp.handler_timeout = cfg.server.handler_timeout;
-    net::http_server server(ioc.get_executor(), sp, base_routes(), nullptr);
+    std::string why;
+    auto tls = agent::make_server_tls(cfg.server, why);
+    if (!tls) {
+        log::error("server_tls_unusable", {{"error", tls.error().message()}, {"reason", why}});
+        return 1;
+    }
+    auto users = agent::http_users(cfg.server);
+    auto auth = users.empty() ? nullptr : std::make_shared<net::authenticator>(std::move(users));
+    net::http_server server(ioc.get_executor(), agent::http_server_params(cfg), base_routes(), auth,
+                            *tls ? net::server_tls_wrapper(*tls) : net::connection_wrapper{});
 
     auto addr = asio::ip::make_address(cfg.server.listen_host, ec);
     if (!ec) ec = server.listen({addr, cfg.server.listen_port});
@@ -75,7 +76,7 @@ int run_node(const config::node_config& cfg) {
     const std::string where = (ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string()) +
                               ":" + std::to_string(ep.port());
     log::info("ready", {{"listen", where}, {"tls", cfg.server.tls.enabled}});
-    std::printf("edgesync ready: http://%s/healthz (Ctrl-C to stop)\n", where.c_str());
+    std::printf("edgesync ready: %s://%s/healthz (Ctrl-C to stop)\n", cfg.server.tls.enabled ? "https" : "http", where.c_str());
     std::fflush(stdout);
 
     asio::signal_set signals(ioc, SIGINT, SIGTERM);

@@ -12,7 +12,7 @@ host_pkgs=(g++ cmake ninja-build ccache git file pkg-config ca-certificates dpkg
            # real peers for the net tests (tests/net/tls_peers_test.cpp): never started as services
            curl nginx-light openssl)
 cross_pkgs=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf g++-arm-linux-gnueabi qemu-user-static)
-bench_pkgs=(wrk)
+bench_pkgs=(wrk time)
 
 case ${1:-host} in
     host) es_apt_install "${host_pkgs[@]}" ;;

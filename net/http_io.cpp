@@ -23,6 +23,9 @@ asio::awaitable<error_code> feed(byte_stream& s, beast::flat_buffer& buf, http::
     p.eager(!header_only);
     bool any_input = p.got_some() || buf.size() > 0;
     for (;;) {
+        // Checked first: a message without a body is complete once its header is, and the
+        // buffer may already hold the next pipelined message, which this parser must not see.
+        if (complete()) co_return error_code{};
         if (buf.size() > 0) {
             error_code ec;
             std::size_t n = p.put(buf.data(), ec);
@@ -31,8 +34,6 @@ asio::awaitable<error_code> feed(byte_stream& s, beast::flat_buffer& buf, http::
             if (complete()) co_return error_code{};
             // need_more with a full buffer cannot happen: the header limit is checked by put()
             // before the buffer's capacity is reached (see the buffer sizes the callers choose).
-        } else if (complete()) {
-            co_return error_code{};
         }
         const std::size_t room = std::min(k_read_chunk, buf.max_size() - buf.size());
         if (room == 0) co_return error_code(http::error::header_limit);

@@ -19,6 +19,7 @@
 
 #include <optional>
 
+#include <cstdlib>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -466,6 +467,44 @@ TEST_CASE("https through a CONNECT proxy, and a proxy that refuses", "[net][http
         REQUIRE(target.requests().size() == 1);
         CHECK(target.requests()[0].rfind("GET /via HTTP/1.1\r\n", 0) == 0);
     }
+}
+
+TEST_CASE("proxies from the environment: used for remote hosts, skipped for loopback", "[net][http_client]") {
+    asio::io_context ioc;
+    test::connect_proxy proxy(ioc);  // relays loopback targets only; refuses the rest (403)
+    test::canned_server local(ioc);
+    local.push({"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\ndirect"});
+    const std::string proxy_url = "http://127.0.0.1:" + std::to_string(proxy.port());
+    ::setenv("https_proxy", proxy_url.c_str(), 1);
+    ::setenv("http_proxy", proxy_url.c_str(), 1);
+    struct unset {
+        ~unset() {
+            ::unsetenv("https_proxy");
+            ::unsetenv("http_proxy");
+        }
+    } restore_env;
+    net::client_params params;  // use_env_proxy defaults to true
+    params.connect_timeout = std::chrono::milliseconds(500);
+    net::http_client client(ioc.get_executor(), params, [](std::unique_ptr<net::byte_stream> s, const net::url&, error_code&) {
+        return [](std::unique_ptr<net::byte_stream> s2) -> asio::awaitable<std::unique_ptr<net::byte_stream>> { co_return s2; }(std::move(s));
+    });
+    // A remote https parent: the client connects to the proxy only (the name is never looked up
+    // here) and asks for a tunnel, which this proxy refuses.
+    auto r = test::run_until_done(ioc, client.request(get("https://district.example.org/openmrs/ws/atomfeed/patient/recent")));
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == errc::proxy_refused);
+    // Plain http goes to the proxy in absolute form.
+    r = test::run_until_done(ioc, client.request(get("http://district.example.org/x")));
+    REQUIRE(r);
+    CHECK(r->status == 403);
+    REQUIRE(proxy.request_lines().size() == 2);
+    CHECK(proxy.request_lines()[0] == "CONNECT district.example.org:443 HTTP/1.1");
+    CHECK(proxy.request_lines()[1] == "GET http://district.example.org/x HTTP/1.1");
+    // Loopback is reached directly.
+    r = test::run_until_done(ioc, client.request(get("http://127.0.0.1:" + std::to_string(local.port()) + "/")));
+    REQUIRE(r);
+    CHECK(r->body == "direct");
+    CHECK(proxy.request_lines().size() == 2);
 }
 
 // ---- scripted streams: byte-exact parsing and fault loops ------------------------------------

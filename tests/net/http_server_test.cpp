@@ -4,6 +4,10 @@
 
 #include "net/auth.hpp"
 #include "net/gzip.hpp"
+#include "net/http_client.hpp"
+#include "support/catch_net.hpp"
+#include "support/run.hpp"
+#include "support/streams.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -79,6 +83,7 @@ struct fixture {
     asio::io_context ioc;
     net::server_params params;
     std::shared_ptr<net::authenticator> auth;
+    net::connection_wrapper wrap;
     std::optional<net::http_server> server;
     tcp::endpoint ep;
 
@@ -87,7 +92,7 @@ struct fixture {
         params.max_body_bytes = 64 * 1024;
     }
     void start() {
-        server.emplace(ioc.get_executor(), params, test_routes(), auth);
+        server.emplace(ioc.get_executor(), params, test_routes(), auth, wrap);
         REQUIRE_FALSE(server->listen({asio::ip::make_address("127.0.0.1"), 0}));
         ep = server->local_endpoint();
     }
@@ -433,4 +438,142 @@ TEST_CASE("a client dribbling its header is cut at the header deadline", "[net][
         CHECK(rec);
         co_await f.server->stop(std::chrono::seconds(1));
     });
+}
+
+// ---- byte-exact parsing, fault loops and the connection bound ---------------------------------
+
+namespace {
+
+// Serves one connection whose bytes are `input`, split at `splits`; returns what the server wrote.
+std::string serve_scripted(fixture& f, const std::string& input, std::vector<std::size_t> splits) {
+    auto s = std::make_unique<test::scripted_stream>(f.ioc.get_executor(), input);
+    s->split_at(std::move(splits));
+    auto written = s->written_handle();
+    test::run_until_done(f.ioc, f.server->serve(std::move(s)));
+    return *written;
+}
+
+}  // namespace
+
+TEST_CASE("requests split at every byte offset are answered identically", "[net][http_server][grind]") {
+    fixture f;
+    f.start();
+    const std::vector<std::string> inputs = {
+        "GET /echo/abc?q=a%20b HTTP/1.1\r\nHost: a\r\n\r\n",
+        "POST /echo/x HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n1234567890",
+        "POST /echo/y HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=v\r\nabcd\r\n3\r\nefg\r\n0\r\nX-Trailer: t\r\n\r\n",
+        // Two pipelined requests, then HTTP/1.0 (closes after its answer).
+        "GET /echo/one HTTP/1.1\r\nHost: a\r\n\r\nGET /echo/two HTTP/1.1\r\nHost: a\r\n\r\nGET /echo/three HTTP/1.0\r\n\r\n",
+        "POST /echo/z HTTP/1.1\r\nHost: a\r\nContent-Encoding: gzip\r\nContent-Length: " +
+            std::to_string(net::gzip_compress("compressed request body").size()) + "\r\n\r\n" + net::gzip_compress("compressed request body"),
+    };
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        CAPTURE(i);
+        const std::string whole = serve_scripted(f, inputs[i], {});
+        CAPTURE(whole);
+        REQUIRE(whole.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+        for (std::size_t k = 1; k < inputs[i].size(); ++k) {
+            const std::string split = serve_scripted(f, inputs[i], {k});
+            if (split != whole) {
+                CAPTURE(k, whole, split);
+                FAIL("a split request was answered differently");
+            }
+        }
+        std::vector<std::size_t> every(inputs[i].size());
+        for (std::size_t k = 0; k < every.size(); ++k) every[k] = k + 1;
+        CHECK(serve_scripted(f, inputs[i], every) == whole);
+    }
+    CHECK(serve_scripted(f, inputs[3], {}).find("one") != std::string::npos);
+    CHECK(serve_scripted(f, inputs[4], {}).find("posted:23:compressed reque") != std::string::npos);
+    test::run_until_done(f.ioc, f.server->stop(std::chrono::seconds(1)));
+}
+
+TEST_CASE("server operations fail cleanly at every failure point", "[net][http_server][faults]") {
+    auto plan = std::make_shared<test::fault_plan>();
+    fixture f;
+    f.wrap = [plan](std::unique_ptr<net::byte_stream> s, boost::system::error_code& ec) {
+        return [](std::unique_ptr<net::byte_stream> inner, std::shared_ptr<test::fault_plan> p,
+                  boost::system::error_code& e) -> asio::awaitable<std::unique_ptr<net::byte_stream>> {
+            e.clear();
+            co_return std::make_unique<test::faulty_stream>(std::move(inner), std::move(p));
+        }(std::move(s), plan, ec);
+    };
+    f.start();
+    std::string streamed;
+    for (int i = 0; i < 3000; ++i) streamed += "<entry>" + std::to_string(i) + "</entry>\n";
+    for (bool persistent : {false, true}) {
+        CAPTURE(persistent);
+        bool completed_clean = false;
+        for (std::size_t n = 0; n < 200 && !completed_clean; ++n) {
+            CAPTURE(n);
+            *plan = test::fault_plan{};
+            plan->fail_at = n;
+            plan->persistent = persistent;
+            net::client_params params;
+            params.use_env_proxy = false;
+            net::http_client client(f.ioc.get_executor(), params);
+            test::run_until_done(f.ioc, [&]() -> asio::awaitable<void> {
+                const std::string base = "http://127.0.0.1:" + std::to_string(f.ep.port());
+                for (const std::string path : {"/stream/3000", "/big", "/echo/x?q=1"}) {
+                    net::client_request req;
+                    req.url = base + path;
+                    auto r = co_await client.request(req);
+                    if (!r) continue;
+                    // A success is always the whole, right answer: never a short body.
+                    CHECK(r->status == 200);
+                    if (path == "/stream/3000") CHECK(r->body == streamed);
+                    if (path == "/echo/x?q=1") CHECK(r->body == "x:1");
+                }
+            }());
+            client.close_idle();
+            completed_clean = plan->injected == 0;
+            test::run_until_done(f.ioc, [&]() -> asio::awaitable<void> {
+                asio::steady_timer t(f.ioc);
+                for (int i = 0; i < 200 && f.server->active_connections() > 0; ++i) {
+                    t.expires_after(std::chrono::milliseconds(10));
+                    co_await t.async_wait(asio::use_awaitable);
+                }
+            }());
+            CHECK(f.server->active_connections() == 0);  // every session ended: nothing hangs
+        }
+        CHECK(completed_clean);
+    }
+    test::run_until_done(f.ioc, f.server->stop(std::chrono::seconds(1)));
+}
+
+TEST_CASE("the server holds at most max_connections and serves the rest as slots free", "[net][http_server]") {
+    fixture f;
+    f.params.max_connections = 2;
+    f.start();
+    test::run_until_done(f.ioc, [&]() -> asio::awaitable<void> {
+        std::vector<std::unique_ptr<beast::tcp_stream>> conns;
+        for (int i = 0; i < 3; ++i) {
+            conns.push_back(std::make_unique<beast::tcp_stream>(f.ioc));
+            co_await conns.back()->async_connect(f.ep, asio::use_awaitable);
+        }
+        auto r0 = co_await roundtrip(*conns[0], get("/echo/a"));
+        auto r1 = co_await roundtrip(*conns[1], get("/echo/b"));
+        CHECK(r0.body() == "a:-");
+        CHECK(r1.body() == "b:-");
+        CHECK(f.server->active_connections() == 2);
+        // The third waits in the kernel's backlog: no answer while both slots are taken.
+        auto req = get("/echo/c");
+        req.prepare_payload();
+        co_await http::async_write(*conns[2], req, asio::use_awaitable);
+        conns[2]->expires_after(std::chrono::milliseconds(300));
+        beast::flat_buffer buf;
+        response res;
+        auto [ec, n] = co_await http::async_read(*conns[2], buf, res, asio::as_tuple(asio::use_awaitable));
+        CHECK(ec == beast::error::timeout);
+        conns.pop_back();
+        // Retry on a fresh connection after freeing a slot.
+        conns[0]->close();
+        beast::tcp_stream again(f.ioc);
+        co_await again.async_connect(f.ep, asio::use_awaitable);
+        again.expires_after(std::chrono::seconds(5));
+        auto r2 = co_await roundtrip(again, get("/echo/c"));
+        CHECK(r2.body() == "c:-");
+        CHECK(f.server->active_connections() <= 2);
+        co_await f.server->stop(std::chrono::seconds(1));
+    }());
 }

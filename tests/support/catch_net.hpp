@@ -1,5 +1,5 @@
-// Catch2 printing for net results, so a failed REQUIRE(r) shows the error's name instead of
-// failing to compile (boost::system::result's operator<< needs the value type printable).
+// Catch2 printing for results and error codes, so a failed REQUIRE(r) shows the error's name
+// instead of failing to compile (boost::system::result's operator<< needs a printable value).
 #pragma once
 
 #include "net/http_client.hpp"
@@ -13,6 +13,11 @@ struct StringMaker<boost::system::result<edgesync::net::client_response>> {
         if (r) return "HTTP " + std::to_string(r->status) + " (" + std::to_string(r->body.size()) + " body bytes)";
         return "error: " + r.error().message();
     }
+};
+// Any other result: whether it holds a value, or which error.
+template <class T>
+struct StringMaker<boost::system::result<T>> {
+    static std::string convert(const boost::system::result<T>& r) { return r ? "a value" : "error: " + r.error().message(); }
 };
 template <>
 struct StringMaker<boost::system::error_code> {
