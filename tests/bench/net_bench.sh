@@ -22,7 +22,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
 rss() { awk '/^max_rss_kib/ {print $2}' "$1"; }   # from GNU time's output file
 start_server() {  # start_server [--tls CERT KEY]; sets server_pid, port
     : > "$work/server.out"
-    /usr/bin/time -f 'max_rss_kib %M' -o "$work/server.time" "$bench" serve "$@" > "$work/server.out" &
+    "$bench" serve "$@" > "$work/server.out" &   # prints its own peak RSS when it stops
     server_pid=$!
     for _ in $(seq 100); do grep -q '^port ' "$work/server.out" && break; sleep 0.05; done
     port=$(awk '/^port / {print $2}' "$work/server.out")
@@ -51,7 +51,7 @@ for mode in plain tls; do
     w=$(timed "$work/w.time" wrk -t1 -c1 -d5s "$base/stream/50")
     rows+=("| $mode | wrk → our server | streamed 50 MiB body | $(awk '/^Transfer\/sec/ {print $2}' <<<"$w")/s | $(rss "$work/w.time") KiB |")
     stop_server
-    rows+=("| $mode | our server (whole run above) | peak RSS | | $(rss "$work/server.time") KiB |")
+    rows+=("| $mode | our server (whole run above) | peak RSS | | $(awk '/^peak_rss_kib/ {print $2}' "$work/server.out") KiB |")
 done
 
 echo "net benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -m), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
