@@ -429,7 +429,9 @@ struct tls_stream::impl {
             co_await flush();  // the alert mbedTLS queued, if any
             co_return ec;
         }
-        co_return error_code{};
+        // The last flight (our Finished) may still be queued: the peer waits for it before
+        // it sends anything, so it must not wait for our first write.
+        co_return co_await flush();
     }
 };
 

@@ -443,9 +443,7 @@ TEST_CASE("https through a CONNECT proxy, and a proxy that refuses", "[net][http
     }
     SECTION("a refused CONNECT is proxy_refused") {
         params.proxy = "http://127.0.0.1:" + std::to_string(refusing.port());
-        net::http_client client(ioc.get_executor(), params, [](std::unique_ptr<net::byte_stream> s, const net::url&, error_code&) {
-            return [](std::unique_ptr<net::byte_stream> s2) -> asio::awaitable<std::unique_ptr<net::byte_stream>> { co_return s2; }(std::move(s));
-        });
+        net::http_client client(ioc.get_executor(), params, test::passthrough_tls());
         const std::string https_url = "https://127.0.0.1:" + std::to_string(target.port()) + "/via";
         auto got = test::run_until_done(ioc, client.request(get(https_url)));
         REQUIRE_FALSE(got);
@@ -457,9 +455,7 @@ TEST_CASE("https through a CONNECT proxy, and a proxy that refuses", "[net][http
         // An "https" URL whose TLS layer is a pass-through, so the tunnel itself is what is
         // tested; the real TLS through a tunnel is in tls_test.cpp.
         params.proxy = "http://127.0.0.1:" + std::to_string(proxy.port());
-        net::http_client client(ioc.get_executor(), params, [](std::unique_ptr<net::byte_stream> s, const net::url&, error_code&) {
-            return [](std::unique_ptr<net::byte_stream> s2) -> asio::awaitable<std::unique_ptr<net::byte_stream>> { co_return s2; }(std::move(s));
-        });
+        net::http_client client(ioc.get_executor(), params, test::passthrough_tls());
         const std::string https_url = "https://127.0.0.1:" + std::to_string(target.port()) + "/via";
         auto got = test::run_until_done(ioc, client.request(get(https_url)));
         REQUIRE(got);
@@ -485,9 +481,7 @@ TEST_CASE("proxies from the environment: used for remote hosts, skipped for loop
     } restore_env;
     net::client_params params;  // use_env_proxy defaults to true
     params.connect_timeout = std::chrono::milliseconds(500);
-    net::http_client client(ioc.get_executor(), params, [](std::unique_ptr<net::byte_stream> s, const net::url&, error_code&) {
-        return [](std::unique_ptr<net::byte_stream> s2) -> asio::awaitable<std::unique_ptr<net::byte_stream>> { co_return s2; }(std::move(s));
-    });
+    net::http_client client(ioc.get_executor(), params, test::passthrough_tls());
     // A remote https parent: the client connects to the proxy only (the name is never looked up
     // here) and asks for a tunnel, which this proxy refuses.
     auto r = test::run_until_done(ioc, client.request(get("https://district.example.org/openmrs/ws/atomfeed/patient/recent")));
@@ -584,13 +578,7 @@ TEST_CASE("client operations fail cleanly at every failure point", "[net][http_c
             auto plan = std::make_shared<test::fault_plan>();
             plan->fail_at = n;
             plan->persistent = persistent;
-            net::http_client client(f.ioc.get_executor(), test_params(), {},
-                                    [&](std::string host, std::uint16_t port, error_code& ec) -> asio::awaitable<std::unique_ptr<net::byte_stream>> {
-                                        auto tcp = co_await net::connect_tcp(f.ioc.get_executor(), host, port, std::chrono::seconds(5),
-                                                                             std::chrono::seconds(5), ec);
-                                        if (!tcp) co_return nullptr;
-                                        co_return std::make_unique<test::faulty_stream>(std::move(tcp), plan);
-                                    });
+            net::http_client client(f.ioc.get_executor(), test_params(), {}, test::faulty_connector(f.ioc.get_executor(), plan));
             f.run([&]() -> asio::awaitable<void> {
                 // Twice: the second request reuses the pooled connection when the first worked.
                 for (int i = 0; i < 2; ++i) {

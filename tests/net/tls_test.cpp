@@ -435,14 +435,7 @@ TEST_CASE("TLS fails cleanly wherever the transport fails, on either side", "[ne
             plan->fail_at = n;
             net::client_params params;
             params.use_env_proxy = false;
-            net::connector connect;
-            if (!server_side) {
-                connect = [&](std::string host, std::uint16_t port, error_code& ec) -> asio::awaitable<std::unique_ptr<net::byte_stream>> {
-                    auto tcp = co_await net::connect_tcp(f.ioc.get_executor(), host, port, std::chrono::seconds(5), std::chrono::seconds(5), ec);
-                    if (!tcp) co_return nullptr;
-                    co_return std::make_unique<test::faulty_stream>(std::move(tcp), plan);
-                };
-            }
+            net::connector connect = server_side ? net::connector{} : test::faulty_connector(f.ioc.get_executor(), plan);
             net::http_client client(f.ioc.get_executor(), params, net::client_tls_wrapper(ccfg), connect);
             test::run_until_done(f.ioc, [&]() -> asio::awaitable<void> {
                 for (int i = 0; i < 2; ++i) {
@@ -458,14 +451,7 @@ TEST_CASE("TLS fails cleanly wherever the transport fails, on either side", "[ne
             client.close_idle();
             completed_clean = plan->injected == 0;
             // Let the server notice closed connections, then check nothing is left hanging.
-            test::run_until_done(f.ioc, [&]() -> asio::awaitable<void> {
-                asio::steady_timer t(f.ioc);
-                for (int i = 0; i < 100 && f.server->active_connections() > 0; ++i) {
-                    t.expires_after(std::chrono::milliseconds(10));
-                    co_await t.async_wait(asio::use_awaitable);
-                }
-            }());
-            CHECK(f.server->active_connections() == 0);
+            CHECK(test::run_until(f.ioc, [&] { return f.server->active_connections() == 0; }));
         }
         CHECK(completed_clean);
     }

@@ -37,18 +37,23 @@ T run_until_done(boost::asio::io_context& ioc, boost::asio::awaitable<T> op, std
 
 inline void run_until_done(boost::asio::io_context& ioc, boost::asio::awaitable<void> op,
                            std::chrono::steady_clock::duration limit = k_run_timeout) {
-    std::exception_ptr err;
-    bool done = false;
-    boost::asio::co_spawn(ioc, std::move(op), [&](std::exception_ptr e) {
-        err = e;
-        done = true;
-        ioc.stop();
-    });
+    run_until_done(ioc, [](boost::asio::awaitable<void> inner) -> boost::asio::awaitable<bool> {
+        co_await std::move(inner);
+        co_return true;
+    }(std::move(op)), limit);
+}
+
+// Lets the context run until `done()` holds, polling every 10 ms, for at most `limit`
+// (e.g. until a server has noticed that its clients went away). Returns done().
+template <class Pred>
+bool run_until(boost::asio::io_context& ioc, Pred done, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+        ioc.restart();
+        ioc.run_for(std::chrono::milliseconds(10));
+    }
     ioc.restart();
-    ioc.run_for(limit);
-    ioc.restart();
-    REQUIRE(done);
-    if (err) std::rethrow_exception(err);
+    return done();
 }
 
 }  // namespace edgesync::test

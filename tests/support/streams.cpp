@@ -49,4 +49,22 @@ asio::awaitable<net::io_result> faulty_stream::write(std::span<const asio::const
     co_return co_await inner_->write(buffers);
 }
 
+namespace {
+asio::awaitable<std::unique_ptr<net::byte_stream>> faulty_connect(asio::any_io_executor ex, std::string host, std::uint16_t port,
+                                                                  std::shared_ptr<fault_plan> plan, error_code& ec) {
+    auto tcp = co_await net::connect_tcp(ex, std::move(host), port, std::chrono::seconds(5), std::chrono::seconds(5), ec);
+    if (!tcp) co_return nullptr;
+    co_return std::make_unique<faulty_stream>(std::move(tcp), std::move(plan));
+}
+asio::awaitable<std::unique_ptr<net::byte_stream>> unchanged(std::unique_ptr<net::byte_stream> s) { co_return s; }
+}  // namespace
+
+net::connector faulty_connector(asio::any_io_executor ex, std::shared_ptr<fault_plan> plan) {
+    return [ex, plan](std::string host, std::uint16_t port, error_code& ec) { return faulty_connect(ex, std::move(host), port, plan, ec); };
+}
+
+net::tls_wrapper passthrough_tls() {
+    return [](std::unique_ptr<net::byte_stream> s, const net::url&, error_code&) { return unchanged(std::move(s)); };
+}
+
 }  // namespace edgesync::test

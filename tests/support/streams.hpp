@@ -7,6 +7,7 @@
 // split offset or every failure point stays fast.
 #pragma once
 
+#include "net/http_client.hpp"
 #include "net/stream.hpp"
 
 #include <boost/asio/error.hpp>
@@ -91,5 +92,12 @@ private:
     std::unique_ptr<net::byte_stream> inner_;
     std::shared_ptr<fault_plan> plan_;
 };
+
+// A client connector: real TCP (loopback), wrapped in a faulty_stream following `plan`.
+net::connector faulty_connector(boost::asio::any_io_executor ex, std::shared_ptr<fault_plan> plan);
+
+// A "TLS" wrapper that leaves the stream as it is, for tests of https-only paths (CONNECT
+// tunnels) that are about the HTTP layer, not the encryption.
+net::tls_wrapper passthrough_tls();
 
 }  // namespace edgesync::test
