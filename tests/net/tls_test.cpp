@@ -18,6 +18,7 @@
 #include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <optional>
 
 using namespace edgesync;
@@ -217,6 +218,26 @@ TEST_CASE("each certificate problem has its own error", "[net][tls]") {
         auto r = f.fetch(client_tls(p), f.url("/echo/x"));
         REQUIRE_FALSE(r);
         CHECK(r.error() == errc::tls_handshake_failed);
+    }
+    SECTION("a CA folder instead of a CA file") {
+        f.start_default();
+        std::filesystem::create_directories(f.dir.file("cas"));
+        f.dir.write("cas/other.pem", other.ca().cert_pem);
+        net::tls_client_params p;
+        p.ca_dir = f.dir.file("cas");
+        auto r = f.fetch(client_tls(p), f.url("/echo/x"));
+        REQUIRE_FALSE(r);
+        CHECK(r.error() == errc::tls_unknown_ca);
+        f.dir.write("cas/ours.pem", f.pki.ca().cert_pem);
+        r = f.fetch(client_tls(p), f.url("/echo/x"));
+        REQUIRE(r);
+        CHECK(r->body == "x");
+    }
+    SECTION("the system bundle, by default, does not know a private CA") {
+        f.start_default();
+        auto r = f.fetch(client_tls(net::tls_client_params{}), f.url("/echo/x"));
+        REQUIRE_FALSE(r);
+        CHECK(r.error() == errc::tls_unknown_ca);
     }
     SECTION("insecure skips verification") {
         f.start(server_tls(f.pki.self_signed("self")));
