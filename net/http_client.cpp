@@ -108,17 +108,9 @@ std::string env(const char* lower_name, const char* upper_name) {
 }
 
 bool no_proxy_matches(std::string_view host) {
-    std::string list = env("no_proxy", "NO_PROXY");
-    std::size_t pos = 0;
-    while (pos <= list.size()) {
-        auto comma = list.find(',', pos);
-        std::string item = list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-        pos = comma == std::string::npos ? list.size() + 1 : comma + 1;
-        item.erase(std::remove(item.begin(), item.end(), ' '), item.end());
-        if (item.empty()) continue;
+    for (std::string item : list_items(env("no_proxy", "NO_PROXY"))) {
         if (item == "*") return true;
         if (item.front() == '.') item.erase(0, 1);
-        for (char& c : item) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         if (host == item || (host.size() > item.size() && host.substr(host.size() - item.size()) == item &&
                              host[host.size() - item.size() - 1] == '.'))
             return true;

@@ -109,15 +109,22 @@ std::string chunk_prefix(std::size_t size) {
     return buf;
 }
 
-bool accepts_gzip(std::string_view accept_encoding) {
-    // Comma-separated codings with optional ";q=" weights; "*" covers gzip too.
-    std::string v = lower(accept_encoding);
+std::vector<std::string> list_items(std::string_view list) {
+    std::vector<std::string> out;
     std::size_t pos = 0;
-    while (pos <= v.size()) {
-        auto comma = v.find(',', pos);
-        std::string item = v.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-        pos = comma == std::string::npos ? v.size() + 1 : comma + 1;
+    while (pos <= list.size()) {
+        const auto comma = list.find(',', pos);
+        std::string item = lower(list.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
+        pos = comma == std::string_view::npos ? list.size() + 1 : comma + 1;
         item.erase(std::remove(item.begin(), item.end(), ' '), item.end());
+        if (!item.empty()) out.push_back(std::move(item));
+    }
+    return out;
+}
+
+bool accepts_gzip(std::string_view accept_encoding) {
+    // Codings with optional ";q=" weights; "*" covers gzip too.
+    for (const auto& item : list_items(accept_encoding)) {
         auto semi = item.find(';');
         std::string coding = item.substr(0, semi);
         if (coding != "gzip" && coding != "*") continue;

@@ -15,6 +15,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace edgesync::net {
 
@@ -43,6 +44,10 @@ std::string serialize_header(const http::request_header<>& h);
 std::string chunk_prefix(std::size_t size);  // "<hex>\r\n"
 inline constexpr std::string_view k_chunk_suffix = "\r\n";
 inline constexpr std::string_view k_last_chunk = "0\r\n\r\n";
+
+// The items of a comma-separated list (a header such as Accept-Encoding, or no_proxy), with
+// spaces removed and lower-cased; empty items are skipped.
+std::vector<std::string> list_items(std::string_view list);
 
 // True when Accept-Encoding admits gzip (present, and not "gzip;q=0").
 bool accepts_gzip(std::string_view accept_encoding);

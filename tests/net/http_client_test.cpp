@@ -499,6 +499,22 @@ TEST_CASE("proxies from the environment: used for remote hosts, skipped for loop
     REQUIRE(r);
     CHECK(r->body == "direct");
     CHECK(proxy.request_lines().size() == 2);
+
+    // no_proxy: a matching host (suffix match on a dot boundary, any case) is contacted directly.
+    // The connector only records where the client would connect; nothing is looked up.
+    std::vector<std::string> dialled;
+    net::http_client recording(ioc.get_executor(), params, test::passthrough_tls(),
+                               [&](std::string host, std::uint16_t port, error_code& ec) -> asio::awaitable<std::unique_ptr<net::byte_stream>> {
+                                   dialled.push_back(host + ":" + std::to_string(port));
+                                   ec = asio::error::connection_refused;
+                                   co_return nullptr;
+                               });
+    ::setenv("no_proxy", "localhost, .Example.ORG", 1);
+    for (const char* u : {"http://district.example.org/x", "https://example.org/x", "https://notexample.org/x"})
+        CHECK_FALSE(test::run_until_done(ioc, recording.request(get(u))));
+    ::unsetenv("no_proxy");
+    const std::string via_proxy = "127.0.0.1:" + std::to_string(proxy.port());
+    CHECK(dialled == std::vector<std::string>{"district.example.org:80", "example.org:443", via_proxy});
 }
 
 // ---- scripted streams: byte-exact parsing and fault loops ------------------------------------
