@@ -31,7 +31,6 @@ using net::errc;
 
 namespace {
 
-constexpr auto k_test_timeout = std::chrono::seconds(60);
 
 std::string big_text(std::size_t lines) {
     std::string body;

@@ -5,6 +5,7 @@
 #include "net/auth.hpp"
 #include "net/gzip.hpp"
 #include "net/http_client.hpp"
+#include "support/canned_server.hpp"
 #include "support/catch_net.hpp"
 #include "support/run.hpp"
 #include "support/streams.hpp"
@@ -126,20 +127,6 @@ net::request get(std::string target) {
     return req;
 }
 
-// Sends raw bytes and reads whatever comes back until the server closes.
-asio::awaitable<std::string> raw_exchange(asio::io_context& ioc, tcp::endpoint ep, std::string bytes) {
-    tcp::socket s(ioc);
-    co_await s.async_connect(ep, asio::use_awaitable);
-    co_await asio::async_write(s, asio::buffer(bytes), asio::use_awaitable);
-    std::string out;
-    char buf[4096];
-    for (;;) {
-        auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
-        out.append(buf, n);
-        if (ec) break;
-    }
-    co_return out;
-}
 
 }  // namespace
 
@@ -202,11 +189,11 @@ TEST_CASE("server refuses oversized headers and bodies and closes the connection
             std::string raw = "POST /echo/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
             for (int i = 0; i < 40; ++i) raw += "800\r\n" + std::string(0x800, 'c') + "\r\n";
             raw += "0\r\n\r\n";
-            auto out = co_await raw_exchange(f.ioc, f.ep, raw);
+            auto out = co_await test::raw_exchange(f.ioc, f.ep, raw);
             CHECK(out.rfind("HTTP/1.1 413", 0) == 0);
         }
         {
-            auto out = co_await raw_exchange(f.ioc, f.ep, "GARBAGE\r\n\r\n");
+            auto out = co_await test::raw_exchange(f.ioc, f.ep, "GARBAGE\r\n\r\n");
             CHECK(out.rfind("HTTP/1.1 400", 0) == 0);
         }
         co_await f.server->stop(std::chrono::seconds(1));
@@ -218,15 +205,15 @@ TEST_CASE("server refuses request smuggling shapes and path traversal", "[net][h
     f.start();
     f.run([&]() -> asio::awaitable<void> {
         // Content-Length together with Transfer-Encoding: ambiguous framing, refused.
-        auto both = co_await raw_exchange(f.ioc, f.ep,
+        auto both = co_await test::raw_exchange(f.ioc, f.ep,
                                           "POST /echo/x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
                                           "0\r\n\r\n");
         CHECK(both.rfind("HTTP/1.1 400", 0) == 0);
-        auto dup = co_await raw_exchange(f.ioc, f.ep, "POST /echo/x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde");
+        auto dup = co_await test::raw_exchange(f.ioc, f.ep, "POST /echo/x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde");
         CHECK(dup.rfind("HTTP/1.1 400", 0) == 0);
-        auto dots = co_await raw_exchange(f.ioc, f.ep, "GET /echo/%2e%2e HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        auto dots = co_await test::raw_exchange(f.ioc, f.ep, "GET /echo/%2e%2e HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
         CHECK(dots.rfind("HTTP/1.1 400", 0) == 0);
-        auto ctl = co_await raw_exchange(f.ioc, f.ep, "GET /echo/x HTTP/1.1\r\nHost: a\r\nX-Bad: a\rb\r\n\r\n");
+        auto ctl = co_await test::raw_exchange(f.ioc, f.ep, "GET /echo/x HTTP/1.1\r\nHost: a\r\nX-Bad: a\rb\r\n\r\n");
         CHECK(ctl.rfind("HTTP/1.1 400", 0) == 0);
         co_await f.server->stop(std::chrono::seconds(1));
     });

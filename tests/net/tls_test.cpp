@@ -313,20 +313,8 @@ TEST_CASE("plain HTTP to a TLS port, and TLS to a plain port, are named", "[net]
     tls_fixture f;
     SECTION("a plain client gets a readable 400 from the TLS port") {
         f.start_default();
-        auto reply = test::run_until_done(f.ioc, [&]() -> asio::awaitable<std::string> {
-            asio::ip::tcp::socket s(f.ioc);
-            co_await s.async_connect({asio::ip::make_address("127.0.0.1"), f.port}, asio::use_awaitable);
-            const std::string req = "GET /echo/x HTTP/1.1\r\nHost: localhost\r\n\r\n";
-            co_await asio::async_write(s, asio::buffer(req), asio::use_awaitable);
-            std::string out;
-            char buf[1024];
-            for (;;) {
-                auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
-                out.append(buf, n);
-                if (ec) break;
-            }
-            co_return out;
-        }());
+        auto reply = test::run_until_done(f.ioc, test::raw_exchange(f.ioc, {asio::ip::make_address("127.0.0.1"), f.port},
+                                                                    "GET /echo/x HTTP/1.1\r\nHost: localhost\r\n\r\n"));
         CHECK(reply.rfind("HTTP/1.1 400 Bad Request\r\n", 0) == 0);
         CHECK(reply.find("This port speaks HTTPS") != std::string::npos);
     }

@@ -183,6 +183,20 @@ asio::awaitable<void> proxy_accept(std::shared_ptr<connect_proxy::state> st) {
 
 }  // namespace
 
+asio::awaitable<std::string> raw_exchange(asio::io_context& ioc, tcp::endpoint ep, std::string bytes) {
+    tcp::socket s(ioc);
+    co_await s.async_connect(ep, asio::use_awaitable);
+    co_await asio::async_write(s, asio::buffer(bytes), asio::use_awaitable);
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), k_use);
+        out.append(buf, n);
+        if (ec) break;
+    }
+    co_return out;
+}
+
 canned_server::canned_server(asio::io_context& ioc) : state_(std::make_shared<state>(ioc)) {
     open_loopback(state_->acceptor, state_->port);
     asio::co_spawn(ioc, canned_accept(state_), asio::detached);

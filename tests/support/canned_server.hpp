@@ -45,7 +45,6 @@ public:
         std::vector<std::string> requests;
         std::size_t connections = 0;
         std::uint16_t port = 0;
-        bool stopped = false;
         std::vector<std::weak_ptr<boost::asio::ip::tcp::socket>> sockets;
         explicit state(boost::asio::io_context& ioc) : acceptor(ioc) {}
     };
@@ -75,5 +74,8 @@ public:
 private:
     std::shared_ptr<state> state_;
 };
+
+// Connects, sends `bytes` as they are, and returns everything the peer sends until it closes.
+boost::asio::awaitable<std::string> raw_exchange(boost::asio::io_context& ioc, boost::asio::ip::tcp::endpoint ep, std::string bytes);
 
 }  // namespace edgesync::test
