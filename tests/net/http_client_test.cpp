@@ -31,7 +31,6 @@ using net::errc;
 
 namespace {
 
-
 std::string big_text(std::size_t lines) {
     std::string body;
     for (std::size_t i = 0; i < lines; ++i) body += "entry " + std::to_string(i) + " of a compressible feed body\n";
