@@ -6,6 +6,7 @@
 #include "net/gzip.hpp"
 #include "net/http_server.hpp"
 #include "support/canned_server.hpp"
+#include "support/bodies.hpp"
 #include "support/catch_net.hpp"
 #include "support/run.hpp"
 #include "support/streams.hpp"
@@ -31,12 +32,6 @@ using net::errc;
 
 namespace {
 
-std::string big_text(std::size_t lines) {
-    std::string body;
-    for (std::size_t i = 0; i < lines; ++i) body += "entry " + std::to_string(i) + " of a compressible feed body\n";
-    return body;
-}
-
 struct fixture {
     asio::io_context ioc;
     net::server_params sparams;
@@ -61,7 +56,7 @@ struct fixture {
             co_return net::reply::text(http::status::ok, "slept");
         });
         r->add(http::verb::get, "/big", net::k_public, [](net::request_context&) -> asio::awaitable<net::reply> {
-            co_return net::reply::text(http::status::ok, big_text(5000));
+            co_return net::reply::text(http::status::ok, test::numbered_lines(5000));
         });
         r->add(http::verb::get, "/stream/{n}", net::k_public, [](net::request_context& c) -> asio::awaitable<net::reply> {
             net::reply rep;
@@ -199,7 +194,7 @@ TEST_CASE("client delivers chunked and gzip bodies in pieces as they arrive", "[
         auto r = co_await client.request(get(f.url("/big")));
         REQUIRE(r);
         CHECK(r->headers[http::field::content_encoding] == "gzip");
-        CHECK(r->body == big_text(5000));
+        CHECK(r->body == test::numbered_lines(5000));
 
         // A consumer that stops the body ends the request with its own error.
         ec = co_await client.request_stream(get(f.url("/big")), {}, [](std::string_view) { return error_code(errc::body_too_large); });
@@ -218,11 +213,11 @@ TEST_CASE("client compresses request bodies when configured", "[net][http_client
         net::client_request req;
         req.method = http::verb::post;
         req.url = f.url("/echo/x");
-        req.body = big_text(1000);
+        req.body = test::numbered_lines(1000);
         req.headers.set(http::field::content_type, "application/json");
         auto r = co_await client.request(req);
         REQUIRE(r);
-        CHECK(r->body == "posted " + std::to_string(big_text(1000).size()));  // the server saw it decoded
+        CHECK(r->body == "posted " + std::to_string(test::numbered_lines(1000).size()));  // the server saw it decoded
         co_await f.server->stop(std::chrono::seconds(1));
     });
 }
@@ -541,7 +536,7 @@ boost::system::result<net::client_response> scripted_request(const std::string& 
 }  // namespace
 
 TEST_CASE("responses split at every byte offset parse identically", "[net][http_client][grind]") {
-    const std::string gz = net::gzip_compress(big_text(20));
+    const std::string gz = net::gzip_compress(test::numbered_lines(20));
     const std::vector<std::string> responses = {
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"a\":[1,2,3]}",
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Extra: yes\r\n\r\n5\r\nhello\r\n1;ext=1\r\n \r\n5\r\nworld\r\n0\r\nTrailer: x\r\n\r\n",
@@ -583,7 +578,7 @@ TEST_CASE("client operations fail cleanly at every failure point", "[net][http_c
     // The real server over loopback; the client's connection fails its Nth read or write.
     fixture f;
     f.start();
-    const std::string expected = big_text(5000);
+    const std::string expected = test::numbered_lines(5000);
     for (bool persistent : {false, true}) {
         CAPTURE(persistent);
         bool completed_clean = false;

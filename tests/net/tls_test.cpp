@@ -7,6 +7,7 @@
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
 #include "support/canned_server.hpp"
+#include "support/bodies.hpp"
 #include "support/catch_net.hpp"
 #include "support/run.hpp"
 #include "support/streams.hpp"
@@ -29,19 +30,13 @@ using net::errc;
 
 namespace {
 
-std::string big_text(std::size_t lines) {
-    std::string body;
-    for (std::size_t i = 0; i < lines; ++i) body += "observation " + std::to_string(i) + " of a patient bundle\n";
-    return body;
-}
-
 std::shared_ptr<net::router> routes() {
     auto r = std::make_shared<net::router>();
     r->add(http::verb::get, "/echo/{what}", net::k_public, [](net::request_context& c) -> asio::awaitable<net::reply> {
         co_return net::reply::text(http::status::ok, std::string(c.param("what")));
     });
     r->add(http::verb::get, "/big", net::k_public, [](net::request_context&) -> asio::awaitable<net::reply> {
-        co_return net::reply::text(http::status::ok, big_text(20000));
+        co_return net::reply::text(http::status::ok, test::numbered_lines(20000));
     });
     r->add(http::verb::get, "/binary/{n}", net::k_public, [](net::request_context& c) -> asio::awaitable<net::reply> {
         std::string body(std::stoul(std::string(c.param("n"))), '\0');
@@ -152,7 +147,7 @@ TEST_CASE("our client and server speak TLS 1.2 and TLS 1.3", "[net][tls]") {
         auto r = f.fetch(cfg, f.url("/big"));
         REQUIRE(r);
         CHECK(r->headers[http::field::content_encoding] == "gzip");
-        CHECK(r->body == big_text(20000));
+        CHECK(r->body == test::numbered_lines(20000));
         r = f.fetch(cfg, f.url("/binary/3000000"));
         REQUIRE(r);
         REQUIRE(r->body.size() == 3000000);
@@ -422,7 +417,7 @@ TEST_CASE("https through a CONNECT proxy", "[net][tls]") {
 }
 
 TEST_CASE("TLS fails cleanly wherever the transport fails, on either side", "[net][tls][faults]") {
-    const std::string expected = big_text(20000);
+    const std::string expected = test::numbered_lines(20000);
     for (bool server_side : {false, true}) {
         CAPTURE(server_side);
         tls_fixture f;
