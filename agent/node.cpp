@@ -2,14 +2,20 @@
 
 #include "agent/common/log.hpp"
 #include "agent/net_setup.hpp"
+#include "agent/store_setup.hpp"
 #include "agent/version.hpp"
 #include "net/http_server.hpp"
 #include "store/data_dir.hpp"
+#include "store/store.hpp"
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <cstdio>
@@ -21,16 +27,48 @@ namespace http = boost::beast::http;
 namespace {
 
 // Routes every node serves whatever else it does: liveness and readiness for supervisors and
-// load balancers. Public by design (issue 9: all else requires authentication).
-std::shared_ptr<net::router> base_routes() {
+// load balancers. Public by design (issue 9: all else requires authentication). Not ready while
+// the store refuses writes (a disk error: sync is paused until the store is reopened).
+std::shared_ptr<net::router> base_routes(store::store& st) {
     auto r = std::make_shared<net::router>();
     r->add(http::verb::get, "/healthz", net::k_public, [](net::request_context&) -> asio::awaitable<net::reply> {
         co_return net::reply::text(http::status::ok, "ok\n");
     });
-    r->add(http::verb::get, "/readyz", net::k_public, [](net::request_context&) -> asio::awaitable<net::reply> {
+    r->add(http::verb::get, "/readyz", net::k_public, [&st](net::request_context&) -> asio::awaitable<net::reply> {
+        const auto status = st.status();
+        if (status.sticky)
+            co_return net::reply::text(http::status::service_unavailable, "not ready: " + status.sticky.message() + "\n");
         co_return net::reply::text(http::status::ok, "ready\n");
     });
     return r;
+}
+
+// Retention: prunes audit rows, retry-log rows and old tombstones at start and then hourly, in
+// slices (store::prune bounds each call) so the writer is never held for long.
+asio::awaitable<void> retention_loop(store::store& st, store::retention_policy policy) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (;;) {
+        store::pruned total;
+        for (int slice = 0; slice < 100; ++slice) {  // the job lambda is trivially copyable (store.hpp caveat)
+            auto r = co_await st.write<store::pruned>(
+                [policy](store::write_context& c) { return store::prune(c.db(), policy, c.now()); });
+            if (!r) {
+                log::warn("retention_failed", {{"error", r.error().message()}});
+                break;
+            }
+            total.audit_rows += r->audit_rows;
+            total.retry_log_rows += r->retry_log_rows;
+            total.tombstones += r->tombstones;
+            if (r->audit_rows + r->retry_log_rows + r->tombstones == 0) break;
+        }
+        if (total.audit_rows + total.retry_log_rows + total.tombstones > 0)
+            log::info("retention_pruned", {{"audit_rows", total.audit_rows}, {"retry_log_rows", total.retry_log_rows},
+                                           {"tombstones", total.tombstones}});
+        timer.expires_after(std::chrono::hours(1));
+        boost::system::error_code ec;
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return;  // cancelled: the node is stopping
+    }
 }
 
 }  // namespace
@@ -53,8 +91,17 @@ int run_node(const config::node_config& cfg) {
         return 1;
     }
 
-    asio::io_context ioc(1);
     std::string why;
+    auto opened = store::store::open(agent::store_options(cfg), why);
+    if (!opened) {
+        log::error("store_unusable", {{"error", opened.error().message()}, {"reason", why}});
+        std::fprintf(stderr, "edgesync: %s: %s\n", opened.error().message().c_str(), why.c_str());
+        return 1;
+    }
+    store::store& st = **opened;
+    log::info("store_open", {{"path", agent::store_path(cfg)}, {"store_epoch", st.status().store_epoch}});
+
+    asio::io_context ioc(1);
     auto tls = agent::make_server_tls(cfg.server, why);
     if (!tls) {
         log::error("server_tls_unusable", {{"error", tls.error().message()}, {"reason", why}});
@@ -62,7 +109,7 @@ int run_node(const config::node_config& cfg) {
     }
     auto users = agent::http_users(cfg.server);
     auto auth = users.empty() ? nullptr : std::make_shared<net::authenticator>(std::move(users));
-    net::http_server server(ioc.get_executor(), agent::http_server_params(cfg), base_routes(), auth,
+    net::http_server server(ioc.get_executor(), agent::http_server_params(cfg), base_routes(st), auth,
                             *tls ? net::server_tls_wrapper(*tls) : net::connection_wrapper{});
 
     auto addr = asio::ip::make_address(cfg.server.listen_host, ec);
@@ -79,10 +126,15 @@ int run_node(const config::node_config& cfg) {
     std::printf("edgesync ready: %s://%s/healthz (Ctrl-C to stop)\n", cfg.server.tls.enabled ? "https" : "http", where.c_str());
     std::fflush(stdout);
 
+    asio::cancellation_signal stop_retention;
+    asio::co_spawn(ioc, retention_loop(st, agent::retention_policy(cfg)),
+                   asio::bind_cancellation_slot(stop_retention.slot(), log::on_task_exit{"retention"}));
+
     asio::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& sig_ec, int sig) {
         if (sig_ec) return;
         log::info("stopping", {{"signal", sig}});
+        stop_retention.emit(asio::cancellation_type::terminal);
         asio::co_spawn(ioc, server.stop(cfg.server.shutdown_grace), log::on_task_exit{"http_stop"});
     });
     ioc.run();

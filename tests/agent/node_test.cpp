@@ -1,0 +1,101 @@
+// The node as an operator runs it (`edgesync run -c FILE`, a real process): it opens its store at
+// start, reports readiness, stops cleanly on SIGTERM, and refuses to start — with a message that
+// says what to do — when the store cannot be used.
+#include "support/canned_server.hpp"
+#include "support/process.hpp"
+#include "support/run.hpp"
+#include "support/temp_dir.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <catch2/catch.hpp>
+#include <sqlite3.h>
+
+#include <csignal>
+#include <fstream>
+#include <sstream>
+
+#include <sys/stat.h>
+
+using namespace edgesync;
+namespace asio = boost::asio;
+
+namespace {
+
+std::vector<std::string> node_command(const std::string& config) {
+    std::vector<std::string> argv;
+    std::stringstream emu(EDGESYNC_TEST_EMULATOR);
+    for (std::string part; std::getline(emu, part, ' ');)
+        if (!part.empty()) argv.push_back(part);
+    argv.insert(argv.end(), {EDGESYNC_BINARY, "run", "-c", config});
+    return argv;
+}
+
+std::string write_config(const test::temp_dir& tmp, std::uint16_t port, const std::string& instance = "clinic-a") {
+    return tmp.write("edgesync.jsonc", "{\"instance_id\": \"" + instance + "\", \"data_dir\": \"data\", "
+                                       "\"server\": {\"listen\": \"127.0.0.1:" + std::to_string(port) + "\"}}\n");
+}
+
+std::string get(std::uint16_t port, const std::string& path) {
+    asio::io_context ioc;
+    return test::run_until_done(ioc, test::raw_exchange(ioc, {asio::ip::make_address("127.0.0.1"), port},
+                                                        "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+}
+
+}  // namespace
+
+TEST_CASE("the node opens its store at start, is ready, and stops cleanly", "[agent][node]") {
+    test::temp_dir tmp;
+    const auto port = test::free_loopback_port();
+    const auto cfg = write_config(tmp, port);
+    test::child_process node(node_command(cfg), tmp.file("node.out"));
+    REQUIRE(test::wait_for_port(port, std::chrono::seconds(60)));
+    CHECK_THAT(get(port, "/readyz"), Catch::Matchers::StartsWith("HTTP/1.1 200") && Catch::Matchers::Contains("ready"));
+    ::kill(node.pid(), SIGTERM);
+    REQUIRE(node.wait(std::chrono::seconds(30)) == 0);
+    INFO(node.output());
+    CHECK_THAT(node.output(), Catch::Matchers::Contains("event=store_open"));
+
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open_v2(tmp.file("data/edgesync.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "SELECT value FROM node_meta WHERE key = 'instance_id'", -1, &st, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+    CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))) == "clinic-a");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+TEST_CASE("the node refuses to start on a store it must not use, saying why and what to do", "[agent][node]") {
+    test::temp_dir tmp;
+    const auto port = test::free_loopback_port();
+
+    SECTION("a damaged database file") {
+        ::mkdir(tmp.file("data").c_str(), 0700);
+        tmp.write("data/edgesync.db", std::string(4096 * 4, '\x42'));
+        auto r = test::run_command(node_command(write_config(tmp, port)), tmp.file("node.out"));
+        CHECK(r.status == 1);
+        CHECK_THAT(r.output, Catch::Matchers::Contains("damaged") && Catch::Matchers::Contains("edgesync.db") &&
+                                 Catch::Matchers::Contains("re-syncs from its parent"));
+        // The file is left for recovery, untouched.
+        std::ifstream f(tmp.file("data/edgesync.db"), std::ios::binary);
+        CHECK(std::string(std::istreambuf_iterator<char>(f), {}) == std::string(4096 * 4, '\x42'));
+    }
+    SECTION("another node's store") {
+        {
+            test::child_process first(node_command(write_config(tmp, port, "clinic-b")), tmp.file("first.out"));
+            REQUIRE(test::wait_for_port(port, std::chrono::seconds(60)));
+            ::kill(first.pid(), SIGTERM);
+            REQUIRE(first.wait(std::chrono::seconds(30)) == 0);
+        }
+        auto r = test::run_command(node_command(write_config(tmp, port, "clinic-a")), tmp.file("node.out"));
+        CHECK(r.status == 1);
+        CHECK_THAT(r.output, Catch::Matchers::Contains("belongs to node 'clinic-b'"));
+    }
+    SECTION("the data directory is a file") {
+        tmp.write("data", "not a folder");
+        auto r = test::run_command(node_command(write_config(tmp, port)), tmp.file("node.out"));
+        CHECK(r.status == 1);
+        CHECK_THAT(r.output, Catch::Matchers::Contains("data_dir_unusable"));
+    }
+}
