@@ -28,7 +28,8 @@ namespace {
 
 // Routes every node serves whatever else it does: liveness and readiness for supervisors and
 // load balancers. Public by design (issue 9: all else requires authentication). Not ready while
-// the store refuses writes (a disk error: sync is paused until the store is reopened).
+// the store cannot take writes: a disk I/O error (until the node is restarted) or a full disk
+// (until a write succeeds again).
 std::shared_ptr<net::router> base_routes(store::store& st) {
     auto r = std::make_shared<net::router>();
     r->add(http::verb::get, "/healthz", net::k_public, [](net::request_context&) -> asio::awaitable<net::reply> {
@@ -36,8 +37,10 @@ std::shared_ptr<net::router> base_routes(store::store& st) {
     });
     r->add(http::verb::get, "/readyz", net::k_public, [&st](net::request_context&) -> asio::awaitable<net::reply> {
         const auto status = st.status();
-        if (status.sticky)
-            co_return net::reply::text(http::status::service_unavailable, "not ready: " + status.sticky.message() + "\n");
+        const auto blocking = status.sticky ? status.sticky
+                              : status.last_error == store::errc::disk_full ? status.last_error
+                                                                            : boost::system::error_code{};
+        if (blocking) co_return net::reply::text(http::status::service_unavailable, "not ready: " + blocking.message() + "\n");
         co_return net::reply::text(http::status::ok, "ready\n");
     });
     return r;

@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include <cerrno>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace edgesync::store {
@@ -273,8 +275,12 @@ result<std::unique_ptr<store>> store::open(const store_options& o, std::string& 
     const char* vfs = o.vfs.empty() ? nullptr : o.vfs.c_str();
 
     const std::string dir = folder_of(o.path);
-    if (::access(dir.c_str(), F_OK) != 0) {
-        why = "data directory " + dir + " does not exist";
+    struct stat dir_stat {};
+    if (const int rc = ::stat(dir.c_str(), &dir_stat); rc != 0 || !S_ISDIR(dir_stat.st_mode)) {
+        const int e = rc != 0 ? errno : ENOTDIR;
+        why = "data directory " + dir + (e == ENOENT ? " does not exist"
+                                         : e == EACCES ? " cannot be reached by this user (permission denied)"
+                                                       : " is not a directory");
         return make_error_code(errc::cannot_open);
     }
     if (!o.read_only && ::access(dir.c_str(), W_OK) != 0) {
@@ -379,6 +385,8 @@ result<std::unique_ptr<store>> store::open(const store_options& o, std::string& 
         }
         I.checkpoint_db = std::move(*c);
         sqlite3_busy_timeout(I.checkpoint_db.handle(), static_cast<int>(o.busy_timeout.count()));
+        // A checkpoint copies WAL frames straight to the database file; it needs next to no cache.
+        I.checkpoint_db.exec("PRAGMA cache_size = -128; PRAGMA mmap_size = 0");
         // Replaces SQLite's automatic checkpoints (which would run inside the writer's COMMIT).
         sqlite3_wal_hook(I.writer_db.handle(), &impl::on_wal_commit, &I);
         I.checkpointer = std::thread([&I] { I.checkpoint_loop(); });

@@ -16,6 +16,8 @@
 #include <thread>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace edgesync;
 using store::errc;
@@ -391,4 +393,62 @@ TEST_CASE("jobs queued when the store closes still run, and later ones are refus
     auto s = open_ok(o);
     auto n = test::read_sync<std::int64_t>(*s, [](store::sql::connection& db) { return store::count_resources(db); });
     CHECK(*n == 20);
+}
+
+TEST_CASE("a read-only store beside a running one sees its commits and never blocks it", "[store]") {
+    test::temp_dir tmp;
+    auto o = options_in(tmp);
+    auto live = open_ok(o);
+    REQUIRE(test::put_sync(*live, test::sample_write(1)));
+    auto ro_opts = o;
+    ro_opts.read_only = true;
+    auto ro = open_ok(ro_opts);
+    auto count = [&] {
+        return *test::read_sync<std::int64_t>(*ro, [](store::sql::connection& db) { return store::count_resources(db); });
+    };
+    CHECK(count() == 1);
+    for (std::uint64_t i = 2; i <= 20; ++i) REQUIRE(test::put_sync(*live, test::sample_write(i)));
+    CHECK(count() == 20);
+}
+
+TEST_CASE("a data directory this user cannot write is refused by name at open", "[store]") {
+    test::temp_dir tmp;
+    const std::string dir = tmp.file("locked");
+    REQUIRE(::chmod(tmp.path().c_str(), 0755) == 0);  // reachable for the unprivileged child below
+    REQUIRE(::mkdir(dir.c_str(), 0755) == 0);
+    store::store_options o;
+    o.path = dir + "/edgesync.db";
+    if (::geteuid() != 0) {
+        REQUIRE(::chmod(dir.c_str(), 0500) == 0);
+        std::string why;
+        auto s = store::store::open(o, why);
+        REQUIRE_FALSE(s);
+        CHECK(s.error() == errc::read_only);
+        CHECK_THAT(why, Catch::Matchers::Contains("not writable"));
+        return;
+    }
+    // As root (CI) permissions do not apply, so a child process drops to nobody and tries.
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::close(fds[0]);
+        int code = 100;
+        if (::setgid(65534) == 0 && ::setuid(65534) == 0) {
+            std::string why;
+            auto s = store::store::open(o, why);
+            code = s ? 0 : s.error().value();
+            if (!s && why.find("not writable") == std::string::npos) code = 101;
+        }
+        if (::write(fds[1], &code, sizeof code) != sizeof code) std::_Exit(1);
+        std::_Exit(0);
+    }
+    ::close(fds[1]);
+    int code = -1;
+    CHECK(::read(fds[0], &code, sizeof code) == sizeof code);
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    CHECK(code == static_cast<int>(errc::read_only));
 }
