@@ -89,10 +89,11 @@ struct store::impl final : write_context {
 
     // Checkpoints run on their own thread and connection, so the writer never stops to copy the
     // WAL back into the database. The writer's WAL hook asks for one (ck_wanted) once the WAL
-    // holds k_checkpoint_pages; if the checkpointer falls behind and the WAL reaches
-    // k_checkpoint_hard_pages, the writer checkpoints itself, which bounds the WAL.
-    static constexpr int k_checkpoint_pages = 1000;
-    static constexpr int k_checkpoint_hard_pages = 16000;
+    // holds 4 MiB of frames; if the checkpointer falls behind and the WAL reaches 64 MiB, the
+    // writer checkpoints itself, which bounds the WAL (and the recovery time after a crash).
+    static constexpr std::int64_t k_checkpoint_bytes = 4 << 20;
+    static constexpr std::int64_t k_checkpoint_hard_bytes = 64 << 20;
+    int page_bytes = 4096;  // the database's page size, read at open
     sql::connection checkpoint_db;  // owned by the checkpointer thread
     std::thread checkpointer;
     std::mutex ck_m;
@@ -101,10 +102,11 @@ struct store::impl final : write_context {
 
     static int on_wal_commit(void* self, sqlite3* db, const char*, int pages) {
         auto* I = static_cast<impl*>(self);
-        if (pages >= k_checkpoint_hard_pages) {
+        const std::int64_t bytes = static_cast<std::int64_t>(pages) * I->page_bytes;
+        if (bytes >= k_checkpoint_hard_bytes) {
             const int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
             if (rc != SQLITE_OK && rc != SQLITE_BUSY) I->note_checkpoint_failure(rc, sqlite3_errmsg(db));
-        } else if (pages >= k_checkpoint_pages) {
+        } else if (bytes >= k_checkpoint_bytes) {
             {
                 std::lock_guard g(I->ck_m);
                 I->ck_wanted = true;
@@ -313,6 +315,12 @@ result<std::unique_ptr<store>> store::open(const store_options& o, std::string& 
         I.writer_db = std::move(*w);
         auto& db = I.writer_db;
         if (auto ec = configure(db, o, true, why)) return fail(ec, why);
+        // The page size can only be chosen before the first table exists (and before WAL).
+        if (auto pages = db.query_text("PRAGMA page_count"); pages && *pages == "0") {
+            const std::string ps = "PRAGMA page_size = " + std::to_string(o.page_size);
+            if (auto ec = db.exec(ps.c_str())) return fail(ec, "set the page size of " + o.path + ": " + db.last_message());
+        }
+        if (auto ps = db.query_text("PRAGMA page_size"); ps && !ps->empty()) I.page_bytes = std::stoi(*ps);
         auto mode = db.query_text("PRAGMA journal_mode = WAL");
         if (!mode) return fail(mode.error(), "switch " + o.path + " to WAL: " + db.last_message());
         if (*mode != "wal") {

@@ -46,6 +46,9 @@ struct store_options {
     std::uint64_t cache_bytes = 8 * 1024 * 1024;  // page cache for both connections together
     bool synchronous_full = true;  // false: synchronous=NORMAL (a power cut may lose the last commits)
     enum class check : std::uint8_t { quick, full, off } integrity = check::quick;
+    // Bytes; applies when the database is created. 8 KiB holds three 2 KB resources per page
+    // where 4 KiB holds one: a 30% smaller file and faster writes (see the issue 4 note).
+    std::uint32_t page_size = 8192;
     std::uint32_t max_batch = 256;    // write jobs per transaction
     std::uint32_t max_queued = 4096;  // jobs waiting per thread; beyond it errc::overloaded
     std::chrono::milliseconds busy_timeout{5000};  // wait for locks held by other processes (CLI)
@@ -95,16 +98,28 @@ public:
           h_(std::move(h)),
           work_(boost::asio::make_work_guard(boost::asio::get_associated_executor(h_))) {}
 
+    // An exception from the job function ends only that job (errc::internal, its savepoint
+    // rolled back); it never reaches the store thread.
     error_code run_write(write_context& ctx) override {
         if constexpr (std::is_invocable_v<F&, write_context&>) {
-            out_.emplace(f_(ctx));
+            try {
+                out_.emplace(f_(ctx));
+            } catch (...) {
+                out_.emplace(boost::system::in_place_error, make_error_code(errc::internal));
+            }
             return out_->has_value() ? error_code{} : out_->error();
         } else {
             return make_error_code(errc::internal);
         }
     }
     void run_read(sql::connection& db) override {
-        if constexpr (std::is_invocable_v<F&, sql::connection&>) out_.emplace(f_(db));
+        if constexpr (std::is_invocable_v<F&, sql::connection&>) {
+            try {
+                out_.emplace(f_(db));
+            } catch (...) {
+                out_.emplace(boost::system::in_place_error, make_error_code(errc::internal));
+            }
+        }
     }
     void complete(error_code batch_error) override {
         result<T> r = batch_error || !out_ ? result<T>(boost::system::in_place_error, batch_error ? batch_error : make_error_code(errc::internal))

@@ -3,7 +3,7 @@
 // A benchmark, not a test: it prints figures and asserts nothing about speed.
 //
 //   store_bench [--dir DIR] [--resources N] [--body BYTES] [--writers C] [--reads N] [--batch N]
-//               [--cache-mib N] [--normal] [--keep]
+//               [--cache-mib N] [--page-size N] [--normal] [--keep]
 //
 // Writes N pulled changes (store::apply: resource + fingerprint + feed event + marker, one atomic
 // unit each) of a FHIR Patient of BYTES bytes, from C coroutines on one io_context thread — the
@@ -132,6 +132,7 @@ int main(int argc, char** argv) {
     bool normal = false, keep = false;
     std::uint32_t max_batch = 256;
     std::uint64_t cache_mib = 8;
+    std::uint32_t page_size = 4096;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -142,10 +143,11 @@ int main(int argc, char** argv) {
         else if (a == "--reads") reads = std::stoull(next());
         else if (a == "--normal") normal = true;
         else if (a == "--cache-mib") cache_mib = std::stoull(next());
+        else if (a == "--page-size") page_size = static_cast<std::uint32_t>(std::stoul(next()));
         else if (a == "--batch") max_batch = static_cast<std::uint32_t>(std::stoul(next()));
         else if (a == "--keep") keep = true;
         else {
-            std::fprintf(stderr, "usage: store_bench [--dir DIR] [--resources N] [--body BYTES] [--writers C] [--reads N] [--batch N] [--cache-mib N] [--normal] [--keep]\n");
+            std::fprintf(stderr, "usage: store_bench [--dir DIR] [--resources N] [--body BYTES] [--writers C] [--reads N] [--batch N] [--cache-mib N] [--page-size N] [--normal] [--keep]\n");
             return 2;
         }
     }
@@ -160,6 +162,7 @@ int main(int argc, char** argv) {
     o.synchronous_full = !normal;
     o.max_batch = max_batch;
     o.cache_bytes = cache_mib * 1024 * 1024;
+    o.page_size = page_size;
     o.integrity = store::store_options::check::off;
     std::string why;
     auto opened = store::store::open(o, why);
@@ -168,9 +171,9 @@ int main(int argc, char** argv) {
         return 1;
     }
     auto& s = **opened;
-    std::printf("store_bench: %llu resources of %zu B, %zu writers, synchronous=%s, cache %llu KiB, max_batch %u\n",
+    std::printf("store_bench: %llu resources of %zu B, %zu writers, synchronous=%s, cache %llu KiB, page %u B, max_batch %u\n",
                 static_cast<unsigned long long>(resources), body, writers, normal ? "NORMAL" : "FULL",
-                static_cast<unsigned long long>(o.cache_bytes / 1024), o.max_batch);
+                static_cast<unsigned long long>(o.cache_bytes / 1024), o.page_size, o.max_batch);
     std::printf("%10s %12s %12s %10s %10s %12s %10s\n", "resources", "writes/s", "cumul w/s", "rss_kib", "hwm_kib",
                 "db_bytes", "wal_bytes");
 

@@ -67,6 +67,7 @@ TEST_CASE("a new store is created in WAL mode at the newest schema with a node i
         CHECK_FALSE(st.sticky);
     }
     CHECK(pragma(o.path, "PRAGMA journal_mode") == "wal");
+    CHECK(pragma(o.path, "PRAGMA page_size") == "8192");
     CHECK(pragma(o.path, "PRAGMA user_version") == std::to_string(store::k_schema_version));
     // Reopening keeps the identity: the epoch only changes when the database is recreated.
     auto s = open_ok(o);
@@ -451,4 +452,22 @@ TEST_CASE("a data directory this user cannot write is refused by name at open", 
     int status = 0;
     ::waitpid(pid, &status, 0);
     CHECK(code == static_cast<int>(errc::read_only));
+}
+
+TEST_CASE("a job that throws fails alone, and the store keeps working", "[store]") {
+    test::temp_dir tmp;
+    auto s = open_ok(options_in(tmp));
+    auto w = test::sample_write(1);
+    auto thrown = test::write_sync<int>(*s, [w](store::write_context& c) -> store::result<int> {
+        // Half-done work before the throw must be rolled back with the job.
+        if (!store::write_resource(c.db(), w, test::sample_event(w.key), c.new_uuid(), c.now())) return 0;
+        throw std::runtime_error("bug in a job");
+    });
+    REQUIRE_FALSE(thrown);
+    CHECK(thrown.error() == errc::internal);
+    auto read_thrown = test::read_sync<int>(*s, [](store::sql::connection&) -> store::result<int> { throw std::bad_alloc(); });
+    CHECK(read_thrown.error() == errc::internal);
+    CHECK(*test::read_sync<std::int64_t>(*s, [](store::sql::connection& db) { return store::count_resources(db); }) == 0);
+    REQUIRE(test::put_sync(*s, test::sample_write(2)));
+    CHECK(*test::read_sync<std::int64_t>(*s, [](store::sql::connection& db) { return store::count_resources(db); }) == 1);
 }
