@@ -62,8 +62,10 @@ bool is_sticky(const boost::system::error_code& ec) noexcept {
 }
 
 bool dooms_transaction(const boost::system::error_code& ec) noexcept {
-    return is_sticky(ec) || ec == errc::disk_full || ec == errc::busy || ec == errc::read_only ||
-           ec == errc::internal || ec == errc::stopped;
+    // Not errc::internal: a job that threw (or hit an SQLite misuse) is rolled back alone; if
+    // SQLite itself abandoned the transaction, the rollback of the savepoint fails and takes the
+    // batch with it.
+    return is_sticky(ec) || ec == errc::disk_full || ec == errc::busy || ec == errc::read_only || ec == errc::stopped;
 }
 
 }  // namespace edgesync::store

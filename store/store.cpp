@@ -189,21 +189,38 @@ struct store::impl final : write_context {
         return out;
     }
 
+    // Runs every job of the batch in the open transaction. With savepoints, a job's own failure
+    // rolls back only that job; without, it returns false at once (the caller rolls back and
+    // runs the batch again with savepoints). Savepoints are not free — each journals the original
+    // of every page its job touches — so the common case, a batch where every job succeeds, runs
+    // without them. Returns false for a job failure without savepoints; sets batch_ec for a
+    // failure that dooms the transaction.
+    bool run_jobs(std::vector<std::unique_ptr<detail::job>>& batch, bool savepoints, error_code& batch_ec) {
+        auto& db = writer_db;
+        for (std::size_t i = 0; i < batch.size() && !batch_ec; ++i) {
+            if (savepoints && (batch_ec = run_cached(db, "SAVEPOINT job"))) break;
+            const error_code job_ec = batch[i]->run_write(*this);
+            if (job_ec && dooms_transaction(job_ec)) {
+                batch_ec = job_ec;
+                break;
+            }
+            if (job_ec && !savepoints) return false;
+            if (job_ec) batch_ec = run_cached(db, "ROLLBACK TO job");
+            if (savepoints && !batch_ec) batch_ec = run_cached(db, "RELEASE job");
+        }
+        return true;
+    }
+
     // One group transaction. REQUIRES: writer thread.
     void commit_batch(std::vector<std::unique_ptr<detail::job>>& batch) {
         error_code batch_ec = sticky();
         auto& db = writer_db;
         batch_now = clock();
         if (!batch_ec) batch_ec = db.exec("BEGIN IMMEDIATE");
-        for (std::size_t i = 0; i < batch.size() && !batch_ec; ++i) {
-            if ((batch_ec = run_cached(db, "SAVEPOINT job"))) break;
-            const error_code job_ec = batch[i]->run_write(*this);
-            if (job_ec && dooms_transaction(job_ec)) {
-                batch_ec = job_ec;
-                break;
-            }
-            if (job_ec) batch_ec = run_cached(db, "ROLLBACK TO job");
-            if (!batch_ec) batch_ec = run_cached(db, "RELEASE job");
+        if (!batch_ec && !run_jobs(batch, false, batch_ec)) {
+            batch_ec = db.exec("ROLLBACK");
+            if (!batch_ec) batch_ec = db.exec("BEGIN IMMEDIATE");
+            if (!batch_ec) run_jobs(batch, true, batch_ec);
         }
         if (!batch_ec) batch_ec = db.exec("COMMIT");
         const std::string message = batch_ec ? db.last_message() : std::string();
@@ -211,7 +228,10 @@ struct store::impl final : write_context {
         // the next batch starts clean (and nothing of this one is ever visible).
         if (batch_ec && db.in_transaction()) db.exec("ROLLBACK");
         note(batch_ec, message, batch.size());
-        for (auto& j : batch) j->complete(batch_ec);
+        for (auto& j : batch) {
+            auto* p = j.get();
+            p->complete(std::move(j), batch_ec);
+        }
     }
 
     void writer_loop() {
@@ -226,7 +246,8 @@ struct store::impl final : write_context {
             auto batch = take(reads, 1, stop);
             for (auto& j : batch) {
                 j->run_read(reader_db);
-                j->complete({});
+                auto* p = j.get();
+                p->complete(std::move(j), {});
             }
         }
     }
@@ -265,13 +286,18 @@ void store::submit(bool write, std::unique_ptr<detail::job> j) {
         else l.queue.push_back(std::move(j));
     }
     if (refused != errc{}) {
-        j->complete(make_error_code(refused));
+        auto* p = j.get();
+        p->complete(std::move(j), make_error_code(refused));
         return;
     }
     l.cv.notify_one();
 }
 
 result<std::unique_ptr<store>> store::open(const store_options& o, std::string& why) {
+    // No global lock around every SQLite allocation for statistics nobody reads. Only possible
+    // before SQLite initialises; later calls are refused, harmlessly.
+    static std::once_flag memstatus_off;
+    std::call_once(memstatus_off, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
     std::unique_ptr<store> s(new store(o));
     impl& I = *s->impl_;
     const char* vfs = o.vfs.empty() ? nullptr : o.vfs.c_str();

@@ -80,14 +80,20 @@ struct store_status {
 
 namespace detail {
 
-// A queued operation. Ownership: the queue, then the thread running it; destroyed after complete().
+// A queued operation. Ownership: the queue, then the store thread running it, then (through
+// complete) the caller's executor, where it is destroyed — so the caller's data it holds is freed
+// on the thread that allocated it, not on the busy writer.
+//
+// REQUIRES of job functions: no effects besides the connection and their result. The writer may
+// run a write job twice (first without a savepoint; again inside one if a job of the same batch
+// failed), and only the last run counts.
 struct job {
     virtual ~job() = default;
     virtual error_code run_write(write_context& ctx) = 0;
     virtual void run_read(sql::connection& db) = 0;
-    // Delivers the result to the caller's executor. `batch_error` (the transaction failed)
-    // replaces the job's own result.
-    virtual void complete(error_code batch_error) = 0;
+    // Delivers the result to the caller's executor; `self` is this job. `batch_error` (the
+    // transaction failed) replaces the job's own result.
+    virtual void complete(std::unique_ptr<job> self, error_code batch_error) = 0;
 };
 
 template <class T, class F, class Handler>
@@ -98,8 +104,8 @@ public:
           h_(std::move(h)),
           work_(boost::asio::make_work_guard(boost::asio::get_associated_executor(h_))) {}
 
-    // An exception from the job function ends only that job (errc::internal, its savepoint
-    // rolled back); it never reaches the store thread.
+    // An exception from the job function ends only that job (errc::internal, its work rolled
+    // back); it never reaches the store thread.
     error_code run_write(write_context& ctx) override {
         if constexpr (std::is_invocable_v<F&, write_context&>) {
             try {
@@ -121,11 +127,15 @@ public:
             }
         }
     }
-    void complete(error_code batch_error) override {
+    void complete(std::unique_ptr<job> self, error_code batch_error) override {
         result<T> r = batch_error || !out_ ? result<T>(boost::system::in_place_error, batch_error ? batch_error : make_error_code(errc::internal))
                                            : std::move(*out_);
         auto ex = work_.get_executor();
-        boost::asio::post(ex, [h = std::move(h_), r = std::move(r), w = std::move(work_)]() mutable {
+        std::unique_ptr<job_impl> me(static_cast<job_impl*>(self.release()));  // == this
+        boost::asio::post(ex, [me = std::move(me), r = std::move(r)]() mutable {
+            Handler h = std::move(me->h_);
+            auto keep_alive = std::move(me->work_);
+            me.reset();
             std::move(h)(std::move(r));
         });
     }

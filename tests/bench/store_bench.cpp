@@ -132,7 +132,7 @@ int main(int argc, char** argv) {
     bool normal = false, keep = false;
     std::uint32_t max_batch = 256;
     std::uint64_t cache_mib = 8;
-    std::uint32_t page_size = 4096;
+    std::uint32_t page_size = 0;  // 0: the store's default
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -162,7 +162,7 @@ int main(int argc, char** argv) {
     o.synchronous_full = !normal;
     o.max_batch = max_batch;
     o.cache_bytes = cache_mib * 1024 * 1024;
-    o.page_size = page_size;
+    if (page_size) o.page_size = page_size;
     o.integrity = store::store_options::check::off;
     std::string why;
     auto opened = store::store::open(o, why);

@@ -457,17 +457,34 @@ TEST_CASE("a data directory this user cannot write is refused by name at open", 
 TEST_CASE("a job that throws fails alone, and the store keeps working", "[store]") {
     test::temp_dir tmp;
     auto s = open_ok(options_in(tmp));
+    // Hold the writer so the throwing job and a good one land in the same group transaction.
+    std::promise<void> release;
+    auto gate = release.get_future().share();
+    auto blocker = s->write<int>([gate](store::write_context&) -> store::result<int> {
+        gate.wait();
+        return 0;
+    }, asio::use_future);
     auto w = test::sample_write(1);
-    auto thrown = test::write_sync<int>(*s, [w](store::write_context& c) -> store::result<int> {
+    auto thrown = s->write<int>([w](store::write_context& c) -> store::result<int> {
         // Half-done work before the throw must be rolled back with the job.
         if (!store::write_resource(c.db(), w, test::sample_event(w.key), c.new_uuid(), c.now())) return 0;
         throw std::runtime_error("bug in a job");
-    });
-    REQUIRE_FALSE(thrown);
-    CHECK(thrown.error() == errc::internal);
+    }, asio::use_future);
+    auto good = test::sample_write(2);
+    auto fine = s->write<store::write_result>([good](store::write_context& c) {
+        return store::write_resource(c.db(), good, test::sample_event(good.key), c.new_uuid(), c.now());
+    }, asio::use_future);
+    release.set_value();
+    REQUIRE(blocker.get());
+    auto t = thrown.get();
+    REQUIRE_FALSE(t);
+    CHECK(t.error() == errc::internal);
+    CHECK(fine.get());
     auto read_thrown = test::read_sync<int>(*s, [](store::sql::connection&) -> store::result<int> { throw std::bad_alloc(); });
     CHECK(read_thrown.error() == errc::internal);
-    CHECK(*test::read_sync<std::int64_t>(*s, [](store::sql::connection& db) { return store::count_resources(db); }) == 0);
-    REQUIRE(test::put_sync(*s, test::sample_write(2)));
+    auto first = test::read_sync<std::optional<store::stored_resource>>(
+        *s, [k = w.key](store::sql::connection& db) { return store::get_resource(db, k); });
+    CHECK_FALSE(first->has_value());
     CHECK(*test::read_sync<std::int64_t>(*s, [](store::sql::connection& db) { return store::count_resources(db); }) == 1);
+    CHECK(*test::read_sync<std::int64_t>(*s, [](store::sql::connection& db) { return store::count_events(db, ""); }) == 1);
 }
