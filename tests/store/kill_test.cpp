@@ -16,6 +16,8 @@
 #include <sstream>
 #include <thread>
 
+#include <unistd.h>
+
 using namespace edgesync;
 
 namespace {
@@ -56,6 +58,10 @@ struct state {
 
 state inspect(const std::string& path) {
     state s;
+    if (::access(path.c_str(), F_OK) != 0) {  // killed before it created the database: nothing to lose
+        s.integrity = "ok";
+        return s;
+    }
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
     auto each = [&](const char* sql, auto fn) {
