@@ -1,6 +1,7 @@
 #include "agent/node.hpp"
 
 #include "agent/common/log.hpp"
+#include "agent/feed/publisher.hpp"
 #include "agent/net_setup.hpp"
 #include "agent/store_setup.hpp"
 #include "agent/version.hpp"
@@ -110,9 +111,19 @@ int run_node(const config::node_config& cfg) {
         log::error("server_tls_unusable", {{"error", tls.error().message()}, {"reason", why}});
         return 1;
     }
+    auto routes = base_routes(st);
+    feed::publisher_params feeds;
+    feeds.page_size = cfg.feeds.page_size;
+    feeds.public_url = cfg.server.public_url;
+    feeds.tls = cfg.server.tls.enabled;
+    feeds.roles = net::role_sync_peer | net::role_admin;  // children and operators
+    feeds.identity.title = "edgesync " + cfg.instance_id;
+    feeds.identity.author = cfg.instance_id.empty() ? "edgesync" : cfg.instance_id;
+    feeds.identity.id_prefix = st.status().store_epoch;
+    feed::add_feed_routes(*routes, st, feeds);
     auto users = agent::http_users(cfg.server);
     auto auth = users.empty() ? nullptr : std::make_shared<net::authenticator>(std::move(users));
-    net::http_server server(ioc.get_executor(), agent::http_server_params(cfg), base_routes(st), auth,
+    net::http_server server(ioc.get_executor(), agent::http_server_params(cfg), routes, auth,
                             *tls ? net::server_tls_wrapper(*tls) : net::connection_wrapper{});
 
     auto addr = asio::ip::make_address(cfg.server.listen_host, ec);

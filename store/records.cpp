@@ -66,6 +66,26 @@ std::int64_t java_hash(const std::string& s) {
     return h;
 }
 
+result<std::vector<event_record>> collect_events(sql::statement& s) {
+    std::vector<event_record> out;
+    for (;;) {
+        auto row = s.step();
+        if (!row) return row.error();
+        if (!*row) return out;
+        event_record e;
+        e.id = s.int64(0);
+        e.uuid = s.text(1);
+        e.title = s.text(2);
+        e.timestamp = s.int64(3);
+        e.uri = s.text(4);
+        e.object = s.text(5);
+        e.category = s.text(6);
+        e.tags = s.text(7);
+        e.seq = s.int64(8);
+        out.push_back(std::move(e));
+    }
+}
+
 }  // namespace
 
 const char* to_string(write_outcome o) noexcept {
@@ -151,8 +171,9 @@ result<write_result> write_resource(sql::connection& db, const resource_write& w
                           : out.outcome == write_outcome::deleted ? "DELETED"
                                                                   : "UPDATED";
     auto s = db.cached(
-        "INSERT INTO event_records (uuid, title, timestamp, uri, object, category, tags, resource_id) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+        "INSERT INTO event_records (uuid, title, timestamp, uri, object, category, tags, resource_id, seq) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+        "(SELECT coalesce(max(seq), 0) + 1 FROM event_records WHERE category = ?6))");
     if (!s) return s.error();
     s->bind(1, event_uuid).bind(2, ev.title.empty() ? k.type : ev.title).bind(3, now).bind_opt(4, ev.uri);
     s->bind(5, ev.object).bind(6, w.category).bind(7, ev.tags.empty() ? std::string_view(derived) : ev.tags).bind(8, id);
@@ -201,30 +222,32 @@ result<std::int64_t> count_resources(sql::connection& db, bool include_tombstone
 result<std::vector<event_record>> events_after(sql::connection& db, const std::string& category, std::int64_t after_id,
                                                std::size_t limit) {
     auto s = category.empty()
-                 ? db.cached("SELECT id, uuid, title, timestamp, uri, object, category, tags FROM event_records "
+                 ? db.cached("SELECT id, uuid, title, timestamp, uri, object, category, tags, seq FROM event_records "
                              "WHERE id > ?1 ORDER BY id LIMIT ?3")
-                 : db.cached("SELECT id, uuid, title, timestamp, uri, object, category, tags FROM event_records "
+                 : db.cached("SELECT id, uuid, title, timestamp, uri, object, category, tags, seq FROM event_records "
                              "WHERE category = ?2 AND id > ?1 ORDER BY id LIMIT ?3");
     if (!s) return s.error();
     s->bind(1, after_id).bind(3, static_cast<std::int64_t>(limit));
     if (!category.empty()) s->bind(2, category);
-    std::vector<event_record> out;
-    for (;;) {
-        auto row = s->step();
-        if (!row) return row.error();
-        if (!*row) break;
-        event_record e;
-        e.id = s->int64(0);
-        e.uuid = s->text(1);
-        e.title = s->text(2);
-        e.timestamp = s->int64(3);
-        e.uri = s->text(4);
-        e.object = s->text(5);
-        e.category = s->text(6);
-        e.tags = s->text(7);
-        out.push_back(std::move(e));
-    }
-    return out;
+    return collect_events(*s);
+}
+
+result<std::vector<event_record>> events_by_seq(sql::connection& db, const std::string& category, std::int64_t first_seq,
+                                                std::size_t limit) {
+    auto s = db.cached("SELECT id, uuid, title, timestamp, uri, object, category, tags, seq FROM event_records "
+                       "WHERE category = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3");
+    if (!s) return s.error();
+    s->bind(1, category).bind(2, first_seq).bind(3, static_cast<std::int64_t>(limit));
+    return collect_events(*s);
+}
+
+result<std::int64_t> category_event_count(sql::connection& db, const std::string& category) {
+    auto s = db.cached("SELECT coalesce(max(seq), 0) FROM event_records WHERE category = ?1");
+    if (!s) return s.error();
+    s->bind(1, category);
+    auto row = s->step();
+    if (!row) return row.error();
+    return s->int64(0);
 }
 
 result<std::int64_t> count_events(sql::connection& db, const std::string& category) {

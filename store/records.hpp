@@ -86,6 +86,7 @@ struct pulled_change {
 
 struct event_record {
     std::int64_t id = 0;
+    std::int64_t seq = 0;  // ordinal within its category: 1, 2, 3, ... (feed page numbering)
     std::string uuid;
     std::string title;
     millis timestamp = 0;
@@ -111,6 +112,12 @@ result<std::int64_t> count_resources(sql::connection& db, bool include_tombstone
 result<std::vector<event_record>> events_after(sql::connection& db, const std::string& category, std::int64_t after_id,
                                                std::size_t limit);
 result<std::int64_t> count_events(sql::connection& db, const std::string& category);
+// Events of `category` with seq >= first_seq, in seq order, at most `limit` (one feed page, or a
+// slice of one).
+result<std::vector<event_record>> events_by_seq(sql::connection& db, const std::string& category, std::int64_t first_seq,
+                                                std::size_t limit);
+// The highest seq of `category`, i.e. how many events it has (events are never deleted).
+result<std::int64_t> category_event_count(sql::connection& db, const std::string& category);
 
 // ---- markers -----------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ namespace edgesync::store {
 namespace {
 
 // Times are integer milliseconds since the Unix epoch (UTC) throughout.
-constexpr std::array<migration, 3> k_migrations{{
+constexpr std::array<migration, 4> k_migrations{{
     {1, "resources, feed events, markers, node metadata", R"sql(
 CREATE TABLE node_meta (
     key   TEXT PRIMARY KEY,
@@ -148,6 +148,14 @@ CREATE TABLE conflicts (
 );
 CREATE UNIQUE INDEX conflicts_one_open ON conflicts (peer, representation, type, uuid) WHERE status = 'open';
 CREATE INDEX conflicts_by_status ON conflicts (status, id);
+)sql"},
+    {4, "feed page numbers: events numbered per category", R"sql(
+-- seq is the event's ordinal within its category (1, 2, 3, ...): page p of a category holds
+-- seq (p-1)*size+1 .. p*size, found by an index range instead of an OFFSET scan.
+ALTER TABLE event_records ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+UPDATE event_records SET seq = (SELECT count(*) FROM event_records e
+                                WHERE e.category = event_records.category AND e.id <= event_records.id);
+CREATE UNIQUE INDEX event_records_by_seq ON event_records (category, seq);
 )sql"},
 }};
 

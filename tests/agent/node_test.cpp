@@ -1,6 +1,7 @@
 // The node as an operator runs it (`edgesync run -c FILE`, a real process): it opens its store at
 // start, reports readiness, stops cleanly on SIGTERM, and refuses to start — with a message that
 // says what to do — when the store cannot be used.
+#include "net/auth.hpp"
 #include "support/canned_server.hpp"
 #include "support/process.hpp"
 #include "support/run.hpp"
@@ -31,15 +32,19 @@ std::vector<std::string> node_command(const std::string& config) {
     return argv;
 }
 
+// A child may read the feeds with the bearer token "child-token".
 std::string write_config(const test::temp_dir& tmp, std::uint16_t port, const std::string& instance = "clinic-a") {
     return tmp.write("edgesync.jsonc", "{\"instance_id\": \"" + instance + "\", \"data_dir\": \"data\", "
-                                       "\"server\": {\"listen\": \"127.0.0.1:" + std::to_string(port) + "\"}}\n");
+                                       "\"server\": {\"listen\": \"127.0.0.1:" + std::to_string(port) +
+                                       "\", \"users\": [{\"name\": \"child\", \"token_sha256\": \"" +
+                                       net::sha256_hex("child-token") + "\", \"roles\": [\"sync-peer\"]}]}}\n");
 }
 
-std::string get(std::uint16_t port, const std::string& path) {
+std::string get(std::uint16_t port, const std::string& path, const std::string& headers = "") {
     asio::io_context ioc;
     return test::run_until_done(ioc, test::raw_exchange(ioc, {asio::ip::make_address("127.0.0.1"), port},
-                                                        "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+                                                        "GET " + path + " HTTP/1.1\r\nHost: x\r\n" + headers +
+                                                            "Connection: close\r\n\r\n"));
 }
 
 }  // namespace
@@ -51,6 +56,10 @@ TEST_CASE("the node opens its store at start, is ready, and stops cleanly", "[ag
     test::child_process node(node_command(cfg), tmp.file("node.out"));
     REQUIRE(test::wait_for_port(port, std::chrono::seconds(60)));
     CHECK_THAT(get(port, "/readyz"), Catch::Matchers::StartsWith("HTTP/1.1 200") && Catch::Matchers::Contains("ready"));
+    // The node publishes its feeds to children (an empty store: page 0), and only to them.
+    CHECK_THAT(get(port, "/ws/atomfeed/patient/recent", "Authorization: Bearer child-token\r\n"),
+               Catch::Matchers::StartsWith("HTTP/1.1 200") && Catch::Matchers::Contains("/ws/atomfeed/patient/0"));
+    CHECK_THAT(get(port, "/ws/atomfeed/patient/recent"), Catch::Matchers::StartsWith("HTTP/1.1 401"));
     ::kill(node.pid(), SIGTERM);
     REQUIRE(node.wait(std::chrono::seconds(30)) == 0);
     INFO(node.output());

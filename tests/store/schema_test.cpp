@@ -38,6 +38,7 @@ const std::map<int, const char*> k_seed = {
     {3, "INSERT INTO sync_fingerprints VALUES (1, 'p', x'01', 5);"
         "INSERT INTO conflicts (detected_at, category, representation, type, uuid, peer, policy, status) "
         "VALUES (1, 'patient', 'fhir', 'Patient', 'u1', 'p', 'manual', 'open');"},
+    {4, "INSERT INTO event_records (uuid, title, timestamp, object, category, tags, seq) VALUES ('ev4', 'Patient', 2000, '{}', 'patient', 'UPDATED', 2);"},
 };
 
 // Every schema object's SQL, keyed by name: the shape to compare.
@@ -100,6 +101,8 @@ TEST_CASE("a database at every earlier version migrates to the newest, keeping i
                 CHECK(*db.query_text("SELECT body FROM resources WHERE uuid = 'u1'") == "{\"resourceType\":\"Patient\"}");
             }
             if (from >= 2) CHECK(count(db, "failed_events") == 1);
+            // Events written before version 4 were numbered within their category.
+            if (from >= 1) CHECK(*db.query_text("SELECT seq FROM event_records WHERE uuid = 'ev1'") == "1");
             for (int v = from + 1; v <= store::k_schema_version; ++v) CHECK_FALSE(db.exec(k_seed.at(v)));
             // Migrating an up-to-date database is a no-op.
             CHECK_FALSE(store::migrate(db, why));
