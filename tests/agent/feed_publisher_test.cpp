@@ -1,7 +1,9 @@
 // The node's own feeds: paging rules, the bytes of a page, and the published feed read back over
 // real HTTP by our reader and by Python's feedparser (an independent Atom implementation).
 #include "agent/feed/atom_reader.hpp"
+#include "agent/feed/fetch.hpp"
 #include "agent/feed/publisher.hpp"
+#include "agent/feed/walk.hpp"
 #include "net/auth.hpp"
 #include "net/http_server.hpp"
 #include "store/store.hpp"
@@ -258,4 +260,84 @@ for p in pages:
     for (std::string line; std::getline(in, line);)
         if (!line.empty()) ids.push_back(line);
     CHECK(ids == node.patient_events);
+}
+
+namespace {
+
+// Runs a whole walk over the node's feed through the HTTP client, as a child would.
+struct walk_result {
+    std::vector<std::string> events;
+    std::string last_via, last_id;
+    feed::feed_walk::step end;
+};
+asio::awaitable<walk_result> walk_over_http(net::http_client& client, feed::walk_options opts) {
+    walk_result out;
+    feed::feed_walk w(std::move(opts));
+    feed::feed_walk::step s = w.start();
+    const std::string auth = std::string("Bearer ") + k_token;
+    const feed::reader_limits limits;
+    while (auto* f = std::get_if<feed::feed_walk::fetch>(&s)) {
+        const std::string url = f->url;
+        auto page = co_await feed::fetch_page(client, url, auth, limits);
+        if (page.missing) {
+            s = w.on_missing();
+            continue;
+        }
+        REQUIRE_FALSE(page.ec);
+        auto outcome = w.on_page(page.header, std::move(page.entries));
+        for (const auto& e : outcome.entries) {
+            out.events.emplace_back(feed::entry_event_uuid(e));
+            out.last_id = e.id;
+            out.last_via = outcome.via;
+        }
+        s = outcome.next;
+    }
+    out.end = s;
+    co_return out;
+}
+
+}  // namespace
+
+TEST_CASE("a child walks the published feed over HTTP: all of it, then only what is new, and a lost marker is named", "[agent][feed]") {
+    published_node node(120);
+    net::http_client client(node.ioc.get_executor(), net::client_params{});
+    const std::string recent = "http://127.0.0.1:" + std::to_string(node.port) + "/ws/atomfeed/patient/recent";
+
+    auto first = test::run_until_done(node.ioc, walk_over_http(client, {recent, std::nullopt}));
+    CHECK(std::holds_alternative<feed::feed_walk::done>(first.end));
+    CHECK(first.events == node.patient_events);
+
+    // Ten more events; a walk from the marker reads exactly those.
+    for (std::uint64_t i = 1000; i < 1010; ++i) REQUIRE(test::put_sync(*node.st, test::sample_write(i)));
+    feed::walk_marker m{first.last_id, first.last_via, ""};
+    auto second = test::run_until_done(node.ioc, walk_over_http(client, {recent, m}));
+    CHECK(second.events.size() == 10);
+    CHECK(std::holds_alternative<feed::feed_walk::done>(second.end));
+
+    // A marker whose page no longer exists (the parent was restored from an older backup).
+    feed::walk_marker gone{"tag:atomfeed.ict4h.org:x", recent.substr(0, recent.size() - 6) + "99", ""};
+    auto third = test::run_until_done(node.ioc, walk_over_http(client, {recent, gone}));
+    CHECK(std::holds_alternative<feed::feed_walk::marker_lost>(third.end));
+}
+
+TEST_CASE("links naming another host (a parent behind a proxy) are rebased; that host is never contacted", "[agent][feed]") {
+    published_node node(60);
+    // Re-publish with a public URL that is not where the child reaches the node.
+    auto routes = std::make_shared<net::router>();
+    feed::publisher_params p;
+    p.page_size = 25;
+    p.roles = net::role_sync_peer;
+    p.public_url = "https://openmrs.internal:8443";
+    p.identity.id_prefix = "epoch";
+    feed::add_feed_routes(*routes, *node.st, p);
+    net::user_entry child{"child", "", net::sha256_hex(k_token), net::role_sync_peer, {}};
+    net::http_server proxied(node.ioc.get_executor(), net::server_params{}, routes,
+                             std::make_shared<net::authenticator>(std::vector<net::user_entry>{child}));
+    REQUIRE_FALSE(proxied.listen({asio::ip::make_address("127.0.0.1"), 0}));
+    const std::string recent = "http://127.0.0.1:" + std::to_string(proxied.local_endpoint().port()) + "/ws/atomfeed/patient/recent";
+    net::http_client client(node.ioc.get_executor(), net::client_params{});
+    auto r = test::run_until_done(node.ioc, walk_over_http(client, {recent, std::nullopt}));
+    CHECK(std::holds_alternative<feed::feed_walk::done>(r.end));
+    CHECK(r.events == node.patient_events);
+    CHECK_THAT(r.last_via, Catch::Matchers::StartsWith("http://127.0.0.1:"));
 }
