@@ -2,7 +2,8 @@
 # The whole test run — the README's test command, and what .ci/run calls. On a fresh Debian 12
 # machine as root it installs what it needs, then:
 #   1. host: static x86-64 build with warnings as errors; unit + integration tests (ctest)
-#   2. host-asan: the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   2. host-asan: the same tests under AddressSanitizer + UndefinedBehaviorSanitizer, and the
+#      libFuzzer targets for 60 s each (tests/fuzz/run.sh)
 #   3. aarch64: static size-optimised cross build; the test suite under qemu-aarch64
 #   4. armhf, armel: static cross builds; `edgesync --version` under qemu-arm (Cortex-A7, ARM1176)
 # and prints a summary (times, stripped sizes). Exits non-zero on the first failure.
@@ -43,6 +44,8 @@ check_static "$ES_ROOT/dist/edgesync-host" x86-64
 step asan-build "$ES_ROOT/cross/build.sh" host-asan
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 step asan-test run_ctest "$ES_ROOT/build/host-asan"
+# libFuzzer (clang, ASan + UBSan): each target for 60 s from its seed corpus.
+step fuzz "$ES_ROOT/tests/fuzz/run.sh" 60
 
 step aarch64-build "$ES_ROOT/cross/build.sh" aarch64
 check_static "$ES_ROOT/dist/edgesync-aarch64" "ARM aarch64"
@@ -57,7 +60,7 @@ done
 for f in host aarch64 armhf armel; do size[$f]=$(stat -c %s "$ES_ROOT/dist/edgesync-$f"); done
 echo
 echo "== summary ($(( $(date +%s) - t_start )) s in all)"
-for s in deps host-build host-test asan-build asan-test aarch64-build aarch64-test armhf-build armel-build; do
+for s in deps host-build host-test asan-build asan-test fuzz aarch64-build aarch64-test armhf-build armel-build; do
     printf '  %-14s %5s s\n' "$s" "${took[$s]:-?}"
 done
 for f in host aarch64 armhf armel; do

@@ -198,7 +198,10 @@ struct atom_reader::impl {
     }
 
     void chars(const XML_Char* s, int len) {
-        touch();
+        // Character data comes in pieces, so it is never the token expat holds back; only note
+        // progress when the bound could come into view (the call is not free, and whitespace
+        // between elements is most of a page's events).
+        if (fed - last_event > limits.max_text_bytes / 2) touch();
         if (collecting == field::none) return;
         if (text.size() + static_cast<std::size_t>(len) > limits.max_text_bytes)
             return fail(errc::text_too_large, "text longer than " + std::to_string(limits.max_text_bytes) + " bytes");

@@ -3,6 +3,7 @@
 #include "agent/feed/atom_reader.hpp"
 #include "agent/feed/fetch.hpp"
 #include "agent/feed/publisher.hpp"
+#include "agent/feed/runner.hpp"
 #include "agent/feed/walk.hpp"
 #include "net/auth.hpp"
 #include "net/http_server.hpp"
@@ -340,4 +341,140 @@ TEST_CASE("links naming another host (a parent behind a proxy) are rebased; that
     CHECK(std::holds_alternative<feed::feed_walk::done>(r.end));
     CHECK(r.events == node.patient_events);
     CHECK_THAT(r.last_via, Catch::Matchers::StartsWith("http://127.0.0.1:"));
+}
+
+namespace {
+
+// A child's side: its own store (markers, audit) and a processor that commits each entry's marker
+// (standing in for the pull replicator, which commits the resource with it).
+struct child_side {
+    test::temp_dir tmp;
+    std::unique_ptr<store::store> st;
+    std::vector<std::string> processed;
+    child_side() {
+        store::store_options o;
+        o.path = tmp.file("child.db");
+        std::string why;
+        auto s = store::store::open(o, why);
+        REQUIRE(s);
+        st = std::move(*s);
+    }
+    feed::entry_processor processor() {
+        return [this](const feed::feed_entry& e, const store::marker& next) -> asio::awaitable<boost::system::error_code> {
+            processed.emplace_back(feed::entry_event_uuid(e));
+            if (processed.size() % 3 == 0) co_return feed::entry_skipped();  // the runner moves the marker
+            auto job = [next](store::write_context& c) -> store::result<bool> {
+                if (auto ec = store::set_marker(c.db(), next, c.now())) return store::result<bool>(boost::system::in_place_error, ec);
+                return true;
+            };
+            auto r = co_await st->write<bool>(std::move(job));
+            co_return r ? boost::system::error_code{} : r.error();
+        };
+    }
+    std::vector<store::audit_entry> audit() {
+        store::audit_filter f;
+        f.limit = 100;
+        return *test::read_sync<std::vector<store::audit_entry>>(*st, [f](store::sql::connection& db) { return store::list_audit(db, f); });
+    }
+};
+
+}  // namespace
+
+TEST_CASE("feed runs: all events once, then only new ones, resuming from the stored marker", "[agent][feed]") {
+    published_node parent(70);
+    child_side child;
+    net::http_client client(parent.ioc.get_executor(), net::client_params{});
+    feed::run_params p;
+    p.feed_url = "http://127.0.0.1:" + std::to_string(parent.port) + "/ws/atomfeed/patient/recent";
+    p.authorization = std::string("Bearer ") + k_token;
+    auto first = test::run_until_done(parent.ioc, feed::run_feed(client, *child.st, p, child.processor()));
+    CHECK_FALSE(first.error);
+    CHECK(first.processed == 70);
+    CHECK(child.processed == parent.patient_events);
+    auto none = test::run_until_done(parent.ioc, feed::run_feed(client, *child.st, p, child.processor()));
+    CHECK(none.processed == 0);
+    for (std::uint64_t i = 2000; i < 2005; ++i) REQUIRE(test::put_sync(*parent.st, test::sample_write(i)));
+    auto more = test::run_until_done(parent.ioc, feed::run_feed(client, *child.st, p, child.processor()));
+    CHECK(more.processed == 5);
+    CHECK(child.processed.size() == 75);
+    CHECK(child.audit().empty());
+}
+
+TEST_CASE("a lost marker is logged, flagged, audited, then re-read from the start or paused", "[agent][feed]") {
+    published_node parent(30);
+    child_side child;
+    net::http_client client(parent.ioc.get_executor(), net::client_params{});
+    feed::run_params p;
+    p.feed_url = "http://127.0.0.1:" + std::to_string(parent.port) + "/ws/atomfeed/patient/recent";
+    p.authorization = std::string("Bearer ") + k_token;
+    p.category = "patient";
+    p.peer = "parent";
+    // The parent "was restored from a backup": our marker names an entry its feed no longer has.
+    const store::marker stale{p.feed_url, "tag:atomfeed.ict4h.org:not-there-any-more", p.feed_url.substr(0, p.feed_url.size() - 6) + "1"};
+    REQUIRE(test::write_sync<bool>(*child.st, [stale](store::write_context& c) -> store::result<bool> {
+        if (auto ec = store::set_marker(c.db(), stale, c.now())) return store::result<bool>(boost::system::in_place_error, ec);
+        return true;
+    }));
+
+    SECTION("pause: nothing moves, the operator is told") {
+        p.policy = feed::on_marker_lost::pause;
+        auto r = test::run_until_done(parent.ioc, feed::run_feed(client, *child.st, p, child.processor()));
+        CHECK(r.marker_lost);
+        CHECK(r.paused);
+        CHECK(r.processed == 0);
+        auto m = test::read_sync<std::optional<store::marker>>(*child.st, [url = p.feed_url](store::sql::connection& db) { return store::get_marker(db, url); });
+        CHECK((*m)->last_read_entry_id == stale.last_read_entry_id);
+    }
+    SECTION("restart (the default): the whole feed again, idempotently") {
+        auto r = test::run_until_done(parent.ioc, feed::run_feed(client, *child.st, p, child.processor()));
+        CHECK(r.marker_lost);
+        CHECK_FALSE(r.paused);
+        CHECK_FALSE(r.error);
+        CHECK(child.processed == parent.patient_events);
+        // And the next run carries on normally from the new marker.
+        auto next = test::run_until_done(parent.ioc, feed::run_feed(client, *child.st, p, child.processor()));
+        CHECK_FALSE(next.marker_lost);
+        CHECK(next.processed == 0);
+    }
+    auto audit = child.audit();
+    REQUIRE(audit.size() == 1);
+    CHECK(audit[0].action == "MARKER_LOST");
+    CHECK(audit[0].status == "failure");
+    CHECK(audit[0].category == "patient");
+    CHECK_THAT(audit[0].error, Catch::Matchers::Contains("not-there-any-more"));
+}
+
+TEST_CASE("a new feed at the same URL (the parent's store was recreated) is noticed by its id", "[agent][feed]") {
+    child_side child;
+    feed::run_params p;
+    p.authorization = std::string("Bearer ") + k_token;
+    std::uint16_t port = 0;
+    {
+        published_node parent(12);
+        port = parent.port;
+        net::http_client client(parent.ioc.get_executor(), net::client_params{});
+        p.feed_url = "http://127.0.0.1:" + std::to_string(port) + "/ws/atomfeed/patient/recent";
+        auto r = test::run_until_done(parent.ioc, feed::run_feed(client, *child.st, p, child.processor()));
+        REQUIRE(r.processed == 12);
+    }
+    // A new parent store whose first page happens to hold an entry id we never saw: the prefix tells.
+    published_node reborn(12);
+    net::http_client client(reborn.ioc.get_executor(), net::client_params{});
+    p.feed_url = "http://127.0.0.1:" + std::to_string(reborn.port) + "/ws/atomfeed/patient/recent";
+    // Same URL as far as the marker knows: move the stored marker over to the new port.
+    auto moved = test::write_sync<bool>(*child.st, [&](store::write_context& c) -> store::result<bool> {
+        auto old = store::get_marker(c.db(), "http://127.0.0.1:" + std::to_string(port) + "/ws/atomfeed/patient/recent");
+        if (!old || !*old) return store::result<bool>(boost::system::in_place_error, store::errc::not_found);
+        auto prefix = store::get_meta(c.db(), "feed_prefix http://127.0.0.1:" + std::to_string(port) + "/ws/atomfeed/patient/recent");
+        store::marker m{p.feed_url, (*old)->last_read_entry_id, p.feed_url.substr(0, p.feed_url.size() - 6) + "1"};
+        if (auto ec = store::set_marker(c.db(), m, c.now())) return store::result<bool>(boost::system::in_place_error, ec);
+        if (auto ec = store::set_meta(c.db(), "feed_prefix " + p.feed_url, prefix->value_or(""))) return store::result<bool>(boost::system::in_place_error, ec);
+        return true;
+    });
+    REQUIRE(moved);
+    child.processed.clear();
+    auto r = test::run_until_done(reborn.ioc, feed::run_feed(client, *child.st, p, child.processor()));
+    CHECK(r.marker_lost);
+    CHECK(child.processed == reborn.patient_events);
+    CHECK_THAT(child.audit().at(0).error, Catch::Matchers::Contains("feed id changed"));
 }
