@@ -1,5 +1,6 @@
 #include "agent/node.hpp"
 
+#include "agent/api/fhir.hpp"
 #include "agent/common/log.hpp"
 #include "agent/feed/publisher.hpp"
 #include "agent/net_setup.hpp"
@@ -19,6 +20,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <cctype>
 #include <cstdio>
 
 namespace edgesync {
@@ -121,6 +123,21 @@ int run_node(const config::node_config& cfg) {
     feeds.identity.author = cfg.instance_id.empty() ? "edgesync" : cfg.instance_id;
     feeds.identity.id_prefix = st.status().store_epoch;
     feed::add_feed_routes(*routes, st, feeds);
+    api::fhir_params fhir;
+    fhir.read_roles = fhir.write_roles = net::role_admin | net::role_sync_peer | net::role_local_app;
+    fhir.max_resource_bytes = cfg.limits.max_resource_bytes;
+    fhir.max_json_depth = cfg.limits.max_json_depth;
+    fhir.node_id = cfg.instance_id;
+    for (const auto& [name, def] : cfg.categories) {
+        if (!def.rest_resource.empty()) fhir.rest_resources[name] = def.rest_resource;
+        if (def.fhir_type.empty()) continue;
+        // Several categories may share a type (visit and encounter are both Encounters): the one
+        // named after the type wins.
+        std::string lower;
+        for (char c : def.fhir_type) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (!fhir.categories.count(def.fhir_type) || name == lower) fhir.categories[def.fhir_type] = name;
+    }
+    api::add_fhir_routes(*routes, st, fhir);
     auto users = agent::http_users(cfg.server);
     auto auth = users.empty() ? nullptr : std::make_shared<net::authenticator>(std::move(users));
     net::http_server server(ioc.get_executor(), agent::http_server_params(cfg), routes, auth,

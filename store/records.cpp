@@ -10,6 +10,7 @@ error_code bad(const char*) { return make_error_code(errc::bad_input); }
 
 stored_resource read_resource_row(const sql::statement& s) {
     stored_resource r;
+    r.row_id = s.int64(11);
     r.key.representation = s.text(0);
     r.key.type = s.text(1);
     r.key.uuid = s.text(2);
@@ -201,13 +202,38 @@ result<write_result> apply_pulled(sql::connection& db, const pulled_change& c, c
 result<std::optional<stored_resource>> get_resource(sql::connection& db, const resource_key& key) {
     auto s = db.cached(
         "SELECT representation, type, uuid, category, version, last_updated, deleted, fingerprint, origin_node, "
-        "arrived_from, body FROM resources WHERE representation=?1 AND type=?2 AND uuid=?3");
+        "arrived_from, body, id FROM resources WHERE representation=?1 AND type=?2 AND uuid=?3");
     if (!s) return s.error();
     s->bind(1, key.representation).bind(2, key.type).bind(3, key.uuid);
     auto row = s->step();
     if (!row) return row.error();
     if (!*row) return std::optional<stored_resource>();
     return std::optional<stored_resource>(read_resource_row(*s));
+}
+
+result<std::vector<stored_resource>> find_resources(sql::connection& db, const resource_query& q) {
+    std::string sql =
+        "SELECT representation, type, uuid, category, version, last_updated, deleted, fingerprint, origin_node, "
+        "arrived_from, body, id FROM resources WHERE representation = ?1 AND type = ?2 AND deleted = 0 AND id > ?3 "
+        "AND (?4 = 0 OR last_updated >= ?4) AND (?5 = 0 OR last_updated < ?5)";
+    if (!q.uuids.empty()) {
+        sql += " AND uuid IN (";
+        for (std::size_t i = 0; i < q.uuids.size(); ++i) sql += (i ? ",?" : "?") + std::to_string(7 + i);
+        sql += ")";
+    }
+    sql += " ORDER BY id LIMIT ?6";
+    auto s = db.prepare(sql);
+    if (!s) return s.error();
+    s->bind(1, q.representation).bind(2, q.type).bind(3, q.after_row).bind(4, q.updated_from).bind(5, q.updated_to);
+    s->bind(6, static_cast<std::int64_t>(q.limit));
+    for (std::size_t i = 0; i < q.uuids.size(); ++i) s->bind(static_cast<int>(7 + i), q.uuids[i]);
+    std::vector<stored_resource> out;
+    for (;;) {
+        auto row = s->step();
+        if (!row) return row.error();
+        if (!*row) return out;
+        out.push_back(read_resource_row(*s));
+    }
 }
 
 result<std::int64_t> count_resources(sql::connection& db, bool include_tombstones) {

@@ -28,6 +28,7 @@ struct resource_key {
 };
 
 struct stored_resource {
+    std::int64_t row_id = 0;  // the resources row (search cursors)
     resource_key key;
     std::string category;
     std::int64_t version = 0;  // meta.versionId
@@ -107,6 +108,18 @@ result<write_result> apply_pulled(sql::connection& db, const pulled_change& c, c
 
 result<std::optional<stored_resource>> get_resource(sql::connection& db, const resource_key& key);
 result<std::int64_t> count_resources(sql::connection& db, bool include_tombstones = false);
+
+// Search over one (representation, type): live resources in row order after `after_row`, at most
+// `limit`, optionally limited to some uuids and to a last_updated range [updated_from,
+// updated_to) (0 = unbounded).
+struct resource_query {
+    std::string representation, type;
+    std::vector<std::string> uuids;  // empty = any
+    millis updated_from = 0, updated_to = 0;
+    std::int64_t after_row = 0;
+    std::size_t limit = 50;
+};
+result<std::vector<stored_resource>> find_resources(sql::connection& db, const resource_query& q);
 
 // Events of `category` ("" = all) with id > after_id, oldest first, at most `limit`.
 result<std::vector<event_record>> events_after(sql::connection& db, const std::string& category, std::int64_t after_id,

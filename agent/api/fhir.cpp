@@ -1,0 +1,482 @@
+#include "agent/api/fhir.hpp"
+
+#include "agent/sync/fingerprint.hpp"
+#include "store/store.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <array>
+#include <cctype>
+#include <ctime>
+#include <random>
+
+namespace edgesync::api {
+namespace {
+
+namespace http = boost::beast::http;
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+// The R4 resource types (hl7.org/fhir/R4/resourcelist.html) a client may name.
+constexpr std::array<std::string_view, 146> k_r4_types{
+    "Account", "ActivityDefinition", "AdverseEvent", "AllergyIntolerance", "Appointment", "AppointmentResponse",
+    "AuditEvent", "Basic", "Binary", "BiologicallyDerivedProduct", "BodyStructure", "Bundle", "CapabilityStatement",
+    "CarePlan", "CareTeam", "CatalogEntry", "ChargeItem", "ChargeItemDefinition", "Claim", "ClaimResponse",
+    "ClinicalImpression", "CodeSystem", "Communication", "CommunicationRequest", "CompartmentDefinition", "Composition",
+    "ConceptMap", "Condition", "Consent", "Contract", "Coverage", "CoverageEligibilityRequest",
+    "CoverageEligibilityResponse", "DetectedIssue", "Device", "DeviceDefinition", "DeviceMetric", "DeviceRequest",
+    "DeviceUseStatement", "DiagnosticReport", "DocumentManifest", "DocumentReference", "EffectEvidenceSynthesis",
+    "Encounter", "Endpoint", "EnrollmentRequest", "EnrollmentResponse", "EpisodeOfCare", "EventDefinition", "Evidence",
+    "EvidenceVariable", "ExampleScenario", "ExplanationOfBenefit", "FamilyMemberHistory", "Flag", "Goal",
+    "GraphDefinition", "Group", "GuidanceResponse", "HealthcareService", "ImagingStudy", "Immunization",
+    "ImmunizationEvaluation", "ImmunizationRecommendation", "ImplementationGuide", "InsurancePlan", "Invoice", "Library",
+    "Linkage", "List", "Location", "Measure", "MeasureReport", "Media", "Medication", "MedicationAdministration",
+    "MedicationDispense", "MedicationKnowledge", "MedicationRequest", "MedicationStatement", "MedicinalProduct",
+    "MedicinalProductAuthorization", "MedicinalProductContraindication", "MedicinalProductIndication",
+    "MedicinalProductIngredient", "MedicinalProductInteraction", "MedicinalProductManufactured",
+    "MedicinalProductPackaged", "MedicinalProductPharmaceutical", "MedicinalProductUndesirableEffect", "MessageDefinition",
+    "MessageHeader", "MolecularSequence", "NamingSystem", "NutritionOrder", "Observation", "ObservationDefinition",
+    "OperationDefinition", "OperationOutcome", "Organization", "OrganizationAffiliation", "Parameters", "Patient",
+    "PaymentNotice", "PaymentReconciliation", "Person", "PlanDefinition", "Practitioner", "PractitionerRole", "Procedure",
+    "Provenance", "Questionnaire", "QuestionnaireResponse", "RelatedPerson", "RequestGroup", "ResearchDefinition",
+    "ResearchElementDefinition", "ResearchStudy", "ResearchSubject", "RiskAssessment", "RiskEvidenceSynthesis",
+    "Schedule", "SearchParameter", "ServiceRequest", "Slot", "Specimen", "SpecimenDefinition", "StructureDefinition",
+    "StructureMap", "Subscription", "Substance", "SubstanceNucleicAcid", "SubstancePolymer", "SubstanceProtein",
+    "SubstanceReferenceInformation", "SubstanceSourceMaterial", "SubstanceSpecification", "SupplyDelivery",
+    "SupplyRequest", "Task", "TerminologyCapabilities", "TestReport", "TestScript", "ValueSet", "VerificationResult",
+    "VisionPrescription"};
+
+net::reply outcome(http::status s, std::string_view code, std::string diagnostics) {
+    json::object issue{{"severity", "error"}, {"code", code}, {"diagnostics", diagnostics}};
+    json::object o{{"resourceType", "OperationOutcome"}, {"issue", json::array{issue}}};
+    return net::reply::json(s, json::serialize(o), "application/fhir+json;charset=UTF-8");
+}
+
+bool valid_id(std::string_view id) {
+    if (id.empty() || id.size() > 64) return false;
+    for (char c : id)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.')) return false;
+    return true;
+}
+
+std::string format_instant(store::millis ms) {
+    const std::time_t t = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[40];
+    const auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms % 1000));
+    return buf;
+}
+
+std::string format_http_date(store::millis ms) {
+    const std::time_t t = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[40];
+    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    return buf;
+}
+
+std::string new_uuid() {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    const std::uint64_t a = rng(), b = rng();
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%08llx-%04llx-4%03llx-%04llx-%012llx", static_cast<unsigned long long>(a >> 32),
+                  static_cast<unsigned long long>((a >> 16) & 0xffff), static_cast<unsigned long long>(a & 0xfff),
+                  static_cast<unsigned long long>(0x8000 | (b >> 50)), static_cast<unsigned long long>(b & 0xffffffffffffull));
+    return buf;
+}
+
+// The stored body with the node's meta fields set.
+std::string with_meta(const store::stored_resource& r) {
+    boost::system::error_code ec;
+    json::value v = json::parse(r.body, ec);
+    if (ec || !v.is_object()) return r.body;
+    auto& o = v.as_object();
+    json::object meta = o.contains("meta") && o["meta"].is_object() ? o["meta"].as_object() : json::object{};
+    meta["versionId"] = std::to_string(r.version);
+    meta["lastUpdated"] = format_instant(r.last_updated);
+    o["meta"] = std::move(meta);
+    o["id"] = r.key.uuid;
+    return json::serialize(v);
+}
+
+net::reply resource_reply(http::status s, const store::stored_resource& r, const std::string& location) {
+    net::reply rep = net::reply::json(s, with_meta(r), "application/fhir+json;charset=UTF-8");
+    rep.headers.set(http::field::etag, "W/\"" + std::to_string(r.version) + "\"");
+    rep.headers.set(http::field::last_modified, format_http_date(r.last_updated));
+    if (!location.empty()) rep.headers.set(http::field::location, location);
+    return rep;
+}
+
+std::optional<std::int64_t> parse_if_match(std::string_view v) {
+    if (v.rfind("W/", 0) == 0) v.remove_prefix(2);
+    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+    if (v.empty() || v.size() > 18) return std::nullopt;
+    std::int64_t n = 0;
+    for (char c : v) {
+        if (c < '0' || c > '9') return std::nullopt;
+        n = n * 10 + (c - '0');
+    }
+    return n;
+}
+
+int days_from_civil(int y, unsigned m, unsigned d) {  // Howard Hinnant's algorithm
+    y -= m <= 2;
+    const int era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned mp = m > 2 ? m - 3 : m + 9;
+    const unsigned doy = (153 * mp + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<int>(doe) - 719468;
+}
+
+struct type_info {
+    std::string category;
+    std::string rest;
+};
+
+}  // namespace
+
+bool is_fhir_r4_type(std::string_view type) noexcept {
+    for (auto t : k_r4_types)
+        if (t == type) return true;
+    return false;
+}
+
+std::optional<std::pair<std::int64_t, std::int64_t>> parse_fhir_date_range(std::string_view s) {
+    auto num = [&](std::size_t pos, std::size_t len) -> std::optional<int> {
+        if (pos + len > s.size()) return std::nullopt;
+        int v = 0;
+        for (std::size_t i = pos; i < pos + len; ++i) {
+            if (s[i] < '0' || s[i] > '9') return std::nullopt;
+            v = v * 10 + (s[i] - '0');
+        }
+        return v;
+    };
+    const auto year = num(0, 4);
+    if (!year) return std::nullopt;
+    constexpr std::int64_t day = 86'400'000;
+    if (s.size() == 4) {
+        const std::int64_t a = days_from_civil(*year, 1, 1) * day, b = days_from_civil(*year + 1, 1, 1) * day;
+        return std::make_pair(a, b);
+    }
+    if (s.size() < 7 || s[4] != '-') return std::nullopt;
+    const auto month = num(5, 2);
+    if (!month || *month < 1 || *month > 12) return std::nullopt;
+    if (s.size() == 7) {
+        const int ny = *month == 12 ? *year + 1 : *year;
+        const unsigned nm = *month == 12 ? 1u : static_cast<unsigned>(*month + 1);
+        return std::make_pair(days_from_civil(*year, static_cast<unsigned>(*month), 1) * day, days_from_civil(ny, nm, 1) * day);
+    }
+    if (s.size() < 10 || s[7] != '-') return std::nullopt;
+    const auto dd = num(8, 2);
+    if (!dd || *dd < 1 || *dd > 31) return std::nullopt;
+    const std::int64_t midnight = days_from_civil(*year, static_cast<unsigned>(*month), static_cast<unsigned>(*dd)) * day;
+    if (s.size() == 10) return std::make_pair(midnight, midnight + day);
+    if (s[10] != 'T') return std::nullopt;
+    const auto hh = num(11, 2), mm = num(14, 2);
+    if (!hh || !mm || s.size() < 16 || s[13] != ':' || *hh > 23 || *mm > 59) return std::nullopt;
+    std::size_t pos = 16;
+    int ss = 0, ms = 0;
+    std::int64_t precision = 60'000;
+    if (pos < s.size() && s[pos] == ':') {
+        const auto sec = num(pos + 1, 2);
+        if (!sec || *sec > 60) return std::nullopt;
+        ss = *sec;
+        pos += 3;
+        precision = 1000;
+        if (pos < s.size() && s[pos] == '.') {
+            std::size_t digits = 0;
+            ++pos;
+            while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+                if (digits < 3) ms = ms * 10 + (s[pos] - '0');
+                ++digits;
+                ++pos;
+            }
+            if (digits == 0) return std::nullopt;
+            for (std::size_t d = digits; d < 3; ++d) ms *= 10;
+            precision = 1;
+        }
+    }
+    std::int64_t offset_ms = 0;
+    if (pos == s.size() - 1 && s[pos] == 'Z') {
+    } else if (pos + 6 == s.size() && (s[pos] == '+' || s[pos] == '-') && s[pos + 3] == ':') {
+        const auto oh = num(pos + 1, 2), om = num(pos + 4, 2);
+        if (!oh || !om) return std::nullopt;
+        offset_ms = (*oh * 60 + *om) * 60'000LL * (s[pos] == '+' ? 1 : -1);
+    } else {
+        return std::nullopt;
+    }
+    const std::int64_t start = midnight + (*hh * 3600LL + *mm * 60LL + ss) * 1000 + ms - offset_ms;
+    return std::make_pair(start, start + precision);
+}
+
+void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
+    auto info_of = [p](const std::string& type) {
+        type_info t;
+        auto c = p.categories.find(type);
+        t.category = c != p.categories.end() ? c->second : std::string();
+        if (t.category.empty())
+            for (char ch : type) t.category += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        auto rr = p.rest_resources.find(t.category);
+        if (rr != p.rest_resources.end() && rr->second.find('{') == std::string::npos) t.rest = rr->second;
+        return t;
+    };
+    // Checks common to every resource route; an error reply, or nothing.
+    auto check = [](net::request_context& ctx, const std::string& type, const type_info& t) -> std::optional<net::reply> {
+        if (!is_fhir_r4_type(type)) return outcome(http::status::not_found, "not-supported", "unknown resource type '" + type + "'");
+        const auto& allowed = ctx.who.categories;
+        if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), t.category) == allowed.end())
+            return outcome(http::status::forbidden, "forbidden", "'" + ctx.who.name + "' may not use category '" + t.category + "'");
+        return std::nullopt;
+    };
+    const std::string base = p.base;
+
+    auto read = [&st, info_of, check, base](net::request_context& ctx) -> asio::awaitable<net::reply> {
+        const std::string type(ctx.param("type")), id(ctx.param("id"));
+        const type_info t = info_of(type);
+        if (auto e = check(ctx, type, t)) co_return *e;
+        if (!valid_id(id)) co_return outcome(http::status::bad_request, "invalid", "'" + id + "' is not a valid FHIR id");
+        store::resource_key key{"fhir", type, id};
+        auto got = co_await st.get(std::move(key));
+        if (!got) co_return outcome(http::status::service_unavailable, "transient", got.error().message());
+        if (!*got) co_return outcome(http::status::not_found, "not-found", type + "/" + id + " does not exist");
+        if ((*got)->deleted) co_return outcome(http::status::gone, "deleted", type + "/" + id + " was deleted");
+        co_return resource_reply(http::status::ok, **got, "");
+    };
+
+    // create (POST) and update (PUT) share everything but where the id comes from.
+    auto write = [&st, info_of, check, base, p](net::request_context& ctx, bool is_put) -> asio::awaitable<net::reply> {
+        const std::string type(ctx.param("type"));
+        std::string id(is_put ? ctx.param("id") : std::string_view());
+        const type_info t = info_of(type);
+        if (auto e = check(ctx, type, t)) co_return *e;
+        if (is_put && !valid_id(id)) co_return outcome(http::status::bad_request, "invalid", "'" + id + "' is not a valid FHIR id");
+        const std::string& body = ctx.req.body();
+        if (body.size() > p.max_resource_bytes)
+            co_return outcome(http::status::payload_too_large, "too-costly",
+                              "resource of " + std::to_string(body.size()) + " bytes exceeds the limit of " + std::to_string(p.max_resource_bytes));
+        boost::system::error_code ec;
+        json::parse_options opts;
+        opts.max_depth = p.max_json_depth;
+        json::value v = json::parse(body, ec, {}, opts);
+        if (ec) co_return outcome(http::status::bad_request, "structure", "malformed JSON: " + ec.message());
+        if (!v.is_object()) co_return outcome(http::status::bad_request, "structure", "the body must be a JSON object");
+        auto& o = v.as_object();
+        const auto* rt = o.if_contains("resourceType");
+        if (!rt || !rt->is_string()) co_return outcome(http::status::bad_request, "invalid", "the body has no resourceType");
+        if (rt->as_string() != type)
+            co_return outcome(http::status::bad_request, "invalid",
+                              "resourceType '" + std::string(rt->as_string()) + "' does not match the URL's type '" + type + "'");
+        if (const auto* bid = o.if_contains("id")) {
+            if (!bid->is_string() || !valid_id(bid->as_string()))
+                co_return outcome(http::status::bad_request, "invalid", "the body's id is not a valid FHIR id");
+            if (is_put && bid->as_string() != id)
+                co_return outcome(http::status::bad_request, "invalid",
+                                  "the body's id '" + std::string(bid->as_string()) + "' differs from the URL's '" + id + "'");
+            if (!is_put) id = std::string(bid->as_string());
+        }
+        if (id.empty()) id = new_uuid();
+        o["id"] = id;
+        std::optional<std::int64_t> expected;
+        if (auto im = ctx.req[http::field::if_match]; !im.empty()) {
+            expected = parse_if_match(im);
+            if (!expected) co_return outcome(http::status::bad_request, "invalid", "If-Match must be a version ETag such as W/\"3\"");
+        }
+
+        store::resource_write w;
+        w.category = t.category;
+        w.key = {"fhir", type, id};
+        w.body = json::serialize(v);
+        w.fingerprint = sync::fingerprint(v);
+        w.origin_node = p.node_id;
+        w.expected_version = expected;
+        json::object links{{"fhir", base + "/" + type + "/" + id}};
+        if (!t.rest.empty()) links["rest"] = "/ws/rest/v1/" + t.rest + "/" + id + "?v=full";
+        store::event_spec ev{type, json::serialize(links), "", ""};
+        auto job = [w, ev](store::write_context& c) -> store::result<store::stored_resource> {
+            auto done = store::write_resource(c.db(), w, ev, c.new_uuid(), c.now());
+            if (!done) return done.error();
+            auto now = store::get_resource(c.db(), w.key);
+            if (!now) return now.error();
+            if (!*now) return store::result<store::stored_resource>(boost::system::in_place_error, store::errc::internal);
+            if (done->outcome == store::write_outcome::created) (*now)->version = -(*now)->version;  // flag: created
+            return **now;
+        };
+        auto saved = co_await st.write<store::stored_resource>(std::move(job));
+        if (!saved) {
+            if (saved.error() == store::errc::version_mismatch)
+                co_return outcome(http::status::precondition_failed, "conflict",
+                                  type + "/" + id + " is not at version " + std::to_string(*expected));
+            co_return outcome(http::status::service_unavailable, "transient", saved.error().message());
+        }
+        store::stored_resource res = *saved;
+        const bool created = res.version < 0;
+        if (created) res.version = -res.version;
+        const std::string location = base + "/" + type + "/" + id + "/_history/" + std::to_string(res.version);
+        co_return resource_reply(created ? http::status::created : http::status::ok, res, location);
+    };
+
+    auto erase = [&st, info_of, check, p](net::request_context& ctx) -> asio::awaitable<net::reply> {
+        const std::string type(ctx.param("type")), id(ctx.param("id"));
+        const type_info t = info_of(type);
+        if (auto e = check(ctx, type, t)) co_return *e;
+        if (!valid_id(id)) co_return outcome(http::status::bad_request, "invalid", "'" + id + "' is not a valid FHIR id");
+        store::resource_write w;
+        w.category = t.category;
+        w.key = {"fhir", type, id};
+        w.deleted = true;
+        w.fingerprint = "deleted";
+        w.origin_node = p.node_id;
+        json::object links{{"fhir", p.base + "/" + type + "/" + id}};
+        store::event_spec ev{type, json::serialize(links), "", ""};
+        auto job = [w, ev](store::write_context& c) -> store::result<bool> {
+            auto existing = store::get_resource(c.db(), w.key);
+            using R = store::result<bool>;
+            if (!existing) return R(boost::system::in_place_error, existing.error());
+            if (!*existing) return R(boost::system::in_place_error, store::errc::not_found);
+            auto done = store::write_resource(c.db(), w, ev, c.new_uuid(), c.now());
+            if (!done) return R(boost::system::in_place_error, done.error());
+            return R(true);
+        };
+        auto r2 = co_await st.write<bool>(std::move(job));
+        if (!r2 && r2.error() == store::errc::not_found) co_return outcome(http::status::not_found, "not-found", type + "/" + id + " does not exist");
+        if (!r2) co_return outcome(http::status::service_unavailable, "transient", r2.error().message());
+        net::reply rep;
+        rep.status = http::status::no_content;
+        co_return rep;
+    };
+
+    auto search = [&st, info_of, check, base](net::request_context& ctx) -> asio::awaitable<net::reply> {
+        const std::string type(ctx.param("type"));
+        const type_info t = info_of(type);
+        if (auto e = check(ctx, type, t)) co_return *e;
+        store::resource_query q;
+        q.representation = "fhir";
+        q.type = type;
+        if (auto ids = ctx.query_param("_id")) {
+            for (std::size_t pos = 0; pos <= ids->size();) {
+                const auto comma = std::min(ids->find(',', pos), ids->size());
+                std::string one = ids->substr(pos, comma - pos);
+                if (!valid_id(one)) co_return outcome(http::status::bad_request, "invalid", "_id: '" + one + "' is not a valid FHIR id");
+                q.uuids.push_back(std::move(one));
+                pos = comma + 1;
+            }
+            if (q.uuids.size() > 100) co_return outcome(http::status::bad_request, "too-costly", "_id: at most 100 ids");
+        }
+        // _lastUpdated may repeat (a range); each is [gt|ge|lt|le|eq]DATE.
+        for (std::string_view rest = ctx.query; !rest.empty();) {
+            const auto amp = rest.find('&');
+            const std::string_view pair = rest.substr(0, amp);
+            rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+            if (pair.rfind("_lastUpdated=", 0) != 0) continue;
+            auto value = net::percent_decode(pair.substr(13), true);
+            std::string_view v = value ? std::string_view(*value) : std::string_view();
+            std::string prefix = "eq";
+            if (v.size() > 2 && std::isalpha(static_cast<unsigned char>(v[0])) && std::isalpha(static_cast<unsigned char>(v[1]))) {
+                prefix = std::string(v.substr(0, 2));
+                v.remove_prefix(2);
+            }
+            auto range = parse_fhir_date_range(v);
+            if (!value || !range || (prefix != "eq" && prefix != "gt" && prefix != "ge" && prefix != "lt" && prefix != "le"))
+                co_return outcome(http::status::bad_request, "invalid", "_lastUpdated: '" + (value ? *value : std::string(pair)) + "' is not [gt|ge|lt|le|eq]<date>");
+            auto from = [&](std::int64_t x) { q.updated_from = std::max(q.updated_from, x); };
+            auto to = [&](std::int64_t x) { q.updated_to = q.updated_to == 0 ? x : std::min(q.updated_to, x); };
+            if (prefix == "gt") from(range->second);
+            else if (prefix == "ge") from(range->first);
+            else if (prefix == "lt") to(range->first);
+            else if (prefix == "le") to(range->second);
+            else {
+                from(range->first);
+                to(range->second);
+            }
+        }
+        std::size_t count = 50;
+        if (auto c = ctx.query_param("_count")) {
+            try {
+                count = std::stoul(*c);
+            } catch (...) {
+                co_return outcome(http::status::bad_request, "invalid", "_count must be a number");
+            }
+            count = std::clamp<std::size_t>(count, 1, 1000);
+        }
+        if (auto cursor = ctx.query_param("_cursor")) {
+            try {
+                q.after_row = std::stoll(*cursor);
+            } catch (...) {
+                co_return outcome(http::status::bad_request, "invalid", "_cursor is not one this server gave");
+            }
+        }
+        q.limit = count + 1;  // one more tells whether there is a next page
+        auto job = [q](store::sql::connection& db) { return store::find_resources(db, q); };
+        auto found = co_await st.read<std::vector<store::stored_resource>>(std::move(job));
+        if (!found) co_return outcome(http::status::service_unavailable, "transient", found.error().message());
+        const bool more = found->size() > count;
+        if (more) found->resize(count);
+        const std::string host = std::string(ctx.req[http::field::host]);
+        const std::string self_base = "http://" + host + base + "/" + type;
+        std::string query_without_cursor;
+        for (std::string_view rest = ctx.query; !rest.empty();) {
+            const auto amp = rest.find('&');
+            const std::string_view pair = rest.substr(0, amp);
+            rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+            if (pair.rfind("_cursor=", 0) == 0) continue;
+            query_without_cursor += (query_without_cursor.empty() ? "" : "&") + std::string(pair);
+        }
+        json::array links{json::object{{"relation", "self"}, {"url", self_base + (ctx.query.empty() ? "" : "?" + std::string(ctx.query))}}};
+        if (more)
+            links.push_back(json::object{{"relation", "next"},
+                                         {"url", self_base + "?" + query_without_cursor + (query_without_cursor.empty() ? "" : "&") +
+                                                     "_cursor=" + std::to_string(found->back().row_id)}});
+        json::array entries;
+        for (const auto& res : *found) {
+            boost::system::error_code ec;
+            json::value v = json::parse(with_meta(res), ec);
+            entries.push_back(json::object{{"fullUrl", "http://" + host + base + "/" + type + "/" + res.key.uuid},
+                                           {"resource", std::move(v)},
+                                           {"search", json::object{{"mode", "match"}}}});
+        }
+        json::object bundle{{"resourceType", "Bundle"}, {"type", "searchset"}, {"link", std::move(links)}, {"entry", std::move(entries)}};
+        co_return net::reply::json(http::status::ok, json::serialize(bundle), "application/fhir+json;charset=UTF-8");
+    };
+
+    auto metadata = [p](net::request_context&) -> asio::awaitable<net::reply> {
+        json::array resources;
+        for (auto type : k_r4_types) {
+            if (type == "Bundle" || type == "OperationOutcome" || type == "CapabilityStatement") continue;
+            resources.push_back(json::object{
+                {"type", type},
+                {"interaction", json::array{json::object{{"code", "read"}}, json::object{{"code", "update"}},
+                                            json::object{{"code", "create"}}, json::object{{"code", "delete"}},
+                                            json::object{{"code", "search-type"}}}},
+                {"versioning", "versioned-update"},
+                {"updateCreate", true},
+                {"conditionalUpdate", false},
+                {"searchParam", json::array{json::object{{"name", "_id"}, {"type", "token"}},
+                                            json::object{{"name", "_lastUpdated"}, {"type", "date"}}}}});
+        }
+        json::object cs{{"resourceType", "CapabilityStatement"},
+                        {"status", "active"},
+                        {"date", "2026-12-01"},
+                        {"kind", "instance"},
+                        {"software", json::object{{"name", "edgesync"}}},
+                        {"fhirVersion", "4.0.1"},
+                        {"format", json::array{"application/fhir+json", "json"}},
+                        {"rest", json::array{json::object{{"mode", "server"}, {"resource", std::move(resources)}}}}};
+        co_return net::reply::json(http::status::ok, json::serialize(cs), "application/fhir+json;charset=UTF-8");
+    };
+
+    r.add(http::verb::get, base + "/metadata", p.read_roles, metadata);
+    r.add(http::verb::get, base + "/{type}/{id}", p.read_roles, read);
+    r.add(http::verb::get, base + "/{type}", p.read_roles, search);
+    r.add(http::verb::put, base + "/{type}/{id}", p.write_roles,
+          [write](net::request_context& ctx) { return write(ctx, true); });
+    r.add(http::verb::post, base + "/{type}", p.write_roles, [write](net::request_context& ctx) { return write(ctx, false); });
+    r.add(http::verb::delete_, base + "/{type}/{id}", p.write_roles, erase);
+}
+
+}  // namespace edgesync::api

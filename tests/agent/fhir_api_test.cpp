@@ -1,0 +1,287 @@
+// FHIR R4 on the embedded store, over real HTTP on loopback: the fixture resources round-trip, the
+// node keeps meta, every bad request gets its own 4xx with an OperationOutcome and changes nothing,
+// search pages with next links, and each write is one feed event.
+#include "agent/api/fhir.hpp"
+#include "agent/sync/fingerprint.hpp"
+#include "net/auth.hpp"
+#include "net/http_server.hpp"
+#include "store/store.hpp"
+#include "support/canned_server.hpp"
+#include "support/catch_net.hpp"
+#include "support/run.hpp"
+#include "support/temp_dir.hpp"
+#include "tests/store/store_support.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+using namespace edgesync;
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* k_token = "clinic-app-token";
+
+struct fhir_node {
+    test::temp_dir tmp;
+    std::unique_ptr<store::store> st;
+    asio::io_context ioc;
+    std::unique_ptr<net::http_server> server;
+    std::uint16_t port = 0;
+
+    explicit fhir_node(std::uint64_t max_resource = 4 * 1024 * 1024) {
+        store::store_options o;
+        o.path = tmp.file("edgesync.db");
+        std::string why;
+        auto s = store::store::open(o, why);
+        REQUIRE(s);
+        st = std::move(*s);
+        auto routes = std::make_shared<net::router>();
+        api::fhir_params p;
+        p.read_roles = p.write_roles = net::role_local_app;
+        p.max_resource_bytes = max_resource;
+        p.node_id = "clinic-a";
+        p.categories = {{"Patient", "patient"}, {"Encounter", "encounter"}, {"Observation", "observation"}};
+        p.rest_resources = {{"patient", "patient"}};
+        api::add_fhir_routes(*routes, *st, p);
+        std::vector<net::user_entry> users{{"app", "", net::sha256_hex(k_token), net::role_local_app, {}},
+                                           {"lab", "", net::sha256_hex("lab-token"), net::role_local_app, {"observation"}}};
+        auto auth = std::make_shared<net::authenticator>(users);
+        server = std::make_unique<net::http_server>(ioc.get_executor(), net::server_params{}, routes, auth);
+        REQUIRE_FALSE(server->listen({asio::ip::make_address("127.0.0.1"), 0}));
+        port = server->local_endpoint().port();
+    }
+
+    struct response {
+        int status = 0;
+        std::string head, body;
+        std::string header(const std::string& name) const {
+            const auto at = head.find("\r\n" + name + ": ");
+            if (at == std::string::npos) return {};
+            const auto start = at + 4 + name.size();
+            return head.substr(start, head.find("\r\n", start) - start);
+        }
+        json::value json() const { return json::parse(body); }
+    };
+
+    response call(const std::string& method, const std::string& path, const std::string& body = "",
+                  const std::string& headers = "", const std::string& token = k_token) {
+        std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + headers;
+        if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
+        if (!body.empty() || method == "PUT" || method == "POST")
+            req += "Content-Type: application/fhir+json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+        req += "\r\n" + body;
+        const std::string raw = test::run_until_done(ioc, test::raw_exchange(ioc, {asio::ip::make_address("127.0.0.1"), port}, req));
+        response r;
+        const auto end = raw.find("\r\n\r\n");
+        REQUIRE(end != std::string::npos);
+        r.head = raw.substr(0, end + 2);
+        r.status = std::stoi(raw.substr(9, 3));
+        std::string rest = raw.substr(end + 4);
+        if (r.head.find("Transfer-Encoding: chunked") != std::string::npos) {
+            for (std::size_t pos = 0;;) {
+                const auto eol = rest.find("\r\n", pos);
+                const std::size_t n = std::stoul(rest.substr(pos, eol - pos), nullptr, 16);
+                if (n == 0) break;
+                r.body += rest.substr(eol + 2, n);
+                pos = eol + 2 + n + 2;
+            }
+        } else {
+            r.body = rest;
+        }
+        return r;
+    }
+
+    std::int64_t events() {
+        return *test::read_sync<std::int64_t>(*st, [](store::sql::connection& db) { return store::count_events(db, ""); });
+    }
+};
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// The resource without what the node owns (meta.versionId, meta.lastUpdated) and the id.
+json::value comparable(json::value v) {
+    auto& o = v.as_object();
+    o.erase("id");
+    if (auto* meta = o.if_contains("meta"); meta && meta->is_object()) {
+        meta->as_object().erase("versionId");
+        meta->as_object().erase("lastUpdated");
+        if (meta->as_object().empty()) o.erase("meta");
+    }
+    return v;
+}
+
+void check_outcome(const fhir_node::response& r, int status, const std::string& words) {
+    CAPTURE(r.head, r.body);
+    CHECK(r.status == status);
+    CHECK_THAT(r.header("Content-Type"), Catch::Matchers::StartsWith("application/fhir+json"));
+    auto v = r.json();
+    CHECK(v.at("resourceType") == "OperationOutcome");
+    CHECK_THAT(std::string(v.at("issue").at(0).at("diagnostics").as_string()), Catch::Matchers::Contains(words));
+}
+
+}  // namespace
+
+TEST_CASE("every FHIR R4 fixture round-trips through PUT and GET as an equal JSON value", "[agent][fhir]") {
+    fhir_node node;
+    const std::string dir = EDGESYNC_SHARED_DIR "/fixtures/openmrs/fhir-r4/fhir2-module-payloads";
+    int n = 0;
+    for (const auto& f : std::filesystem::directory_iterator(dir)) {
+        if (f.path().extension() != ".json") continue;
+        CAPTURE(f.path().filename().string());
+        const json::value fixture = json::parse(read_file(f.path().string()));
+        const std::string type(fixture.at("resourceType").as_string());
+        const std::string id = fixture.as_object().contains("id") ? std::string(fixture.at("id").as_string())
+                                                                   : "fixture-" + std::to_string(++n);
+        json::value body = fixture;
+        body.as_object()["id"] = id;
+        auto put = node.call("PUT", "/ws/fhir2/R4/" + type + "/" + id, json::serialize(body));
+        CAPTURE(put.body);
+        REQUIRE(put.status == 201);
+        CHECK(put.header("ETag") == "W/\"1\"");
+        auto get = node.call("GET", "/ws/fhir2/R4/" + type + "/" + id);
+        REQUIRE(get.status == 200);
+        const json::value back = get.json();
+        CHECK(back.at("id").as_string() == id);
+        CHECK(back.at("meta").at("versionId") == "1");
+        CHECK(comparable(back) == comparable(fixture));
+        CHECK_FALSE(get.header("Last-Modified").empty());
+    }
+    CHECK(n > 5);
+}
+
+TEST_CASE("create, update, delete: versions, ETags, one feed event per change, none for an unchanged PUT", "[agent][fhir]") {
+    fhir_node node;
+    const std::string patient = R"({"resourceType":"Patient","name":[{"family":"Otieno","given":["Akinyi"]}],"gender":"female"})";
+    auto created = node.call("POST", "/ws/fhir2/R4/Patient", patient);
+    REQUIRE(created.status == 201);
+    const std::string id(created.json().at("id").as_string());
+    CHECK(id.size() == 36);
+    CHECK_THAT(created.header("Location"), Catch::Matchers::EndsWith("/ws/fhir2/R4/Patient/" + id + "/_history/1"));
+    CHECK(node.events() == 1);
+
+    json::value v = created.json();
+    v.as_object()["gender"] = "male";
+    auto updated = node.call("PUT", "/ws/fhir2/R4/Patient/" + id, json::serialize(v), "If-Match: W/\"1\"\r\n");
+    REQUIRE(updated.status == 200);
+    CHECK(updated.header("ETag") == "W/\"2\"");
+    CHECK(node.events() == 2);
+    // The same content again (even with other meta): no new version, no event.
+    auto same = node.call("PUT", "/ws/fhir2/R4/Patient/" + id, json::serialize(updated.json()));
+    CHECK(same.status == 200);
+    CHECK(same.header("ETag") == "W/\"2\"");
+    CHECK(node.events() == 2);
+
+    CHECK(node.call("DELETE", "/ws/fhir2/R4/Patient/" + id).status == 204);
+    CHECK(node.events() == 3);
+    check_outcome(node.call("GET", "/ws/fhir2/R4/Patient/" + id), 410, "was deleted");
+    check_outcome(node.call("DELETE", "/ws/fhir2/R4/Patient/never-was"), 404, "does not exist");
+    // The feed event links the resource both ways (the category has a REST resource).
+    auto ev = test::read_sync<std::vector<store::event_record>>(*node.st, [](store::sql::connection& db) { return store::events_after(db, "patient", 0, 10); });
+    REQUIRE(ev->size() == 3);
+    CHECK((*ev)[0].object == "{\"fhir\":\"/ws/fhir2/R4/Patient/" + id + "\",\"rest\":\"/ws/rest/v1/patient/" + id + "?v=full\"}");
+    CHECK((*ev)[2].tags == "DELETED");
+}
+
+TEST_CASE("bad requests get their own 4xx and an OperationOutcome, and change nothing", "[agent][fhir]") {
+    fhir_node node(2048);
+    const std::string good = R"({"resourceType":"Patient","id":"p1","gender":"female"})";
+    REQUIRE(node.call("PUT", "/ws/fhir2/R4/Patient/p1", good).status == 201);
+    const auto before = node.events();
+
+    check_outcome(node.call("PUT", "/ws/fhir2/R4/Patient/p1", R"({"resourceType":"Observation","id":"p1"})"), 400, "does not match the URL's type 'Patient'");
+    check_outcome(node.call("PUT", "/ws/fhir2/R4/Patient/p1", R"({"resourceType":"Patient","id":"p1",)"), 400, "malformed JSON");
+    check_outcome(node.call("PUT", "/ws/fhir2/R4/Patient/p1", "[1,2]"), 400, "must be a JSON object");
+    check_outcome(node.call("PUT", "/ws/fhir2/R4/Patient/p1", R"({"resourceType":"Patient","id":"p1","text":")" + std::string(4000, 'x') + "\"}"), 413, "exceeds the limit");
+    check_outcome(node.call("PUT", "/ws/fhir2/R4/Patient/bad$id", good), 400, "not a valid FHIR id");
+    check_outcome(node.call("PUT", "/ws/fhir2/R4/Patient/p2", good), 400, "differs from the URL's");
+    check_outcome(node.call("PUT", "/ws/fhir2/R4/Patient/p1", R"({"resourceType":"Patient","id":"p1","gender":"male"})", "If-Match: W/\"7\"\r\n"), 412, "not at version 7");
+    check_outcome(node.call("PUT", "/ws/fhir2/R4/Frobnicator/x", R"({"resourceType":"Frobnicator"})"), 404, "unknown resource type");
+    check_outcome(node.call("GET", "/ws/fhir2/R4/Patient/nope"), 404, "does not exist");
+    check_outcome(node.call("GET", "/ws/fhir2/R4/Patient?_lastUpdated=gt2024-13-01"), 400, "_lastUpdated");
+    // A local app limited to observations may not touch patients.
+    check_outcome(node.call("GET", "/ws/fhir2/R4/Patient/p1", "", "", "lab-token"), 403, "may not use category 'patient'");
+    // Missing or wrong credentials.
+    CHECK(node.call("GET", "/ws/fhir2/R4/Patient/p1", "", "", "").status == 401);
+    CHECK(node.call("GET", "/ws/fhir2/R4/Patient/p1", "", "", "wrong").status == 401);
+
+    CHECK(node.events() == before);
+    auto still = node.call("GET", "/ws/fhir2/R4/Patient/p1");
+    CHECK(still.json().at("gender") == "female");
+    CHECK(still.header("ETag") == "W/\"1\"");
+}
+
+TEST_CASE("search by _id, _lastUpdated and _count pages through next links", "[agent][fhir]") {
+    fhir_node node;
+    for (int i = 0; i < 25; ++i)
+        REQUIRE(node.call("PUT", "/ws/fhir2/R4/Patient/p" + std::to_string(i), R"({"resourceType":"Patient","id":"p)" + std::to_string(i) + "\"}").status == 201);
+    REQUIRE(node.call("PUT", "/ws/fhir2/R4/Observation/o1", R"({"resourceType":"Observation","id":"o1","status":"final"})").status == 201);
+
+    auto byid = node.call("GET", "/ws/fhir2/R4/Patient?_id=p3,p7,zz").json();
+    CHECK(byid.at("type") == "searchset");
+    CHECK(byid.at("entry").as_array().size() == 2);
+
+    std::vector<std::string> seen;
+    std::string path = "/ws/fhir2/R4/Patient?_count=10&_lastUpdated=ge2020-01-01";
+    for (int guard = 0; guard < 10 && !path.empty(); ++guard) {
+        auto page = node.call("GET", path).json();
+        for (const auto& e : page.at("entry").as_array()) seen.emplace_back(e.at("resource").at("id").as_string());
+        path.clear();
+        for (const auto& l : page.at("link").as_array())
+            if (l.at("relation") == "next") {
+                const std::string url(l.at("url").as_string());
+                path = url.substr(url.find("/ws/"));
+            }
+    }
+    CHECK(seen.size() == 25);
+    CHECK(std::set<std::string>(seen.begin(), seen.end()).size() == 25);
+    CHECK(node.call("GET", "/ws/fhir2/R4/Patient?_lastUpdated=lt2020-01-01").json().at("entry").as_array().empty());
+    CHECK(node.call("GET", "/ws/fhir2/R4/Observation").json().at("entry").as_array().size() == 1);
+}
+
+TEST_CASE("the CapabilityStatement says what the server does", "[agent][fhir]") {
+    fhir_node node;
+    auto cs = node.call("GET", "/ws/fhir2/R4/metadata");
+    REQUIRE(cs.status == 200);
+    auto v = cs.json();
+    CHECK(v.at("resourceType") == "CapabilityStatement");
+    CHECK(v.at("fhirVersion") == "4.0.1");
+    bool patient = false;
+    for (const auto& r : v.at("rest").at(0).at("resource").as_array())
+        if (r.at("type") == "Patient") patient = r.at("interaction").as_array().size() == 5;
+    CHECK(patient);
+}
+
+TEST_CASE("FHIR dates become [start, end) ranges at their precision", "[agent][fhir]") {
+    CHECK(api::parse_fhir_date_range("2024")->first == 1704067200000);
+    CHECK(api::parse_fhir_date_range("2024-03")->second - api::parse_fhir_date_range("2024-03")->first == 31LL * 86400000);
+    CHECK(api::parse_fhir_date_range("2024-03-05T09:14:27Z")->first == 1709630067000);
+    CHECK(api::parse_fhir_date_range("2024-03-05T12:14:27+03:00")->first == 1709630067000);
+    CHECK(api::parse_fhir_date_range("2024-03-05T09:14:27.5Z")->first == 1709630067500);
+    for (const char* bad : {"", "24", "2024-13", "2024-02-30T", "2024-03-05T25:00Z", "2024-03-05T09:14:27", "yesterday"})
+        CHECK_FALSE(api::parse_fhir_date_range(bad));
+}
+
+TEST_CASE("fingerprints ignore key order and server bookkeeping, not content", "[agent][fhir]") {
+    auto a = json::parse(R"({"resourceType":"Patient","id":"x","meta":{"versionId":"3","lastUpdated":"2024-01-01T00:00:00Z"},"name":[{"given":["A"],"family":"B"}]})");
+    auto b = json::parse(R"({"name":[{"family":"B","given":["A"]}],"id":"x","resourceType":"Patient"})");
+    auto c = json::parse(R"({"name":[{"family":"B","given":["a"]}],"id":"x","resourceType":"Patient"})");
+    CHECK(sync::fingerprint(a) == sync::fingerprint(b));
+    CHECK(sync::fingerprint(a) != sync::fingerprint(c));
+    auto rest = json::parse(R"({"uuid":"u","display":"d","links":[{"rel":"self"}],"auditInfo":{"dateChanged":"x"}})");
+    CHECK(sync::canonical_json(rest) == R"({"display":"d","uuid":"u"})");
+}
