@@ -11,6 +11,7 @@
 #include <cctype>
 #include <ctime>
 #include <random>
+#include <variant>
 
 namespace edgesync::api {
 namespace {
@@ -139,6 +140,85 @@ struct type_info {
     std::string rest;
 };
 
+// A write checked and ready for the store, or why it cannot be done.
+struct prepared {
+    store::resource_write w;
+    store::event_spec ev;
+};
+struct problem {
+    http::status status;
+    std::string code, diagnostics;
+};
+using preparation = std::variant<prepared, problem>;
+
+net::reply outcome_of(const problem& pr) { return outcome(pr.status, pr.code, pr.diagnostics); }
+
+// PUT (is_put: the id is the URL's) or POST of `v`.
+preparation prepare_write(const fhir_params& p, const type_info& t, const std::string& type, std::string id, bool is_put,
+                          json::value v, std::optional<std::int64_t> expected) {
+    if (is_put && !valid_id(id)) return problem{http::status::bad_request, "invalid", "'" + id + "' is not a valid FHIR id"};
+    if (!v.is_object()) return problem{http::status::bad_request, "structure", "the body must be a JSON object"};
+    auto& o = v.as_object();
+    const auto* rt = o.if_contains("resourceType");
+    if (!rt || !rt->is_string()) return problem{http::status::bad_request, "invalid", "the body has no resourceType"};
+    if (rt->as_string() != type)
+        return problem{http::status::bad_request, "invalid",
+                       "resourceType '" + std::string(rt->as_string()) + "' does not match the URL's type '" + type + "'"};
+    if (const auto* bid = o.if_contains("id")) {
+        if (!bid->is_string() || !valid_id(bid->as_string()))
+            return problem{http::status::bad_request, "invalid", "the body's id is not a valid FHIR id"};
+        if (is_put && bid->as_string() != id)
+            return problem{http::status::bad_request, "invalid",
+                           "the body's id '" + std::string(bid->as_string()) + "' differs from the URL's '" + id + "'"};
+        if (!is_put) id = std::string(bid->as_string());
+    }
+    if (id.empty()) id = new_uuid();
+    o["id"] = id;
+    prepared out;
+    out.w.category = t.category;
+    out.w.key = {"fhir", type, id};
+    out.w.body = json::serialize(v);
+    out.w.fingerprint = sync::fingerprint(v);
+    out.w.origin_node = p.node_id;
+    out.w.expected_version = expected;
+    json::object links{{"fhir", p.base + "/" + type + "/" + id}};
+    if (!t.rest.empty()) links["rest"] = "/ws/rest/v1/" + t.rest + "/" + id + "?v=full";
+    out.ev = {type, json::serialize(links), "", ""};
+    return out;
+}
+
+preparation prepare_delete(const fhir_params& p, const type_info& t, const std::string& type, const std::string& id) {
+    if (!valid_id(id)) return problem{http::status::bad_request, "invalid", "'" + id + "' is not a valid FHIR id"};
+    prepared out;
+    out.w.category = t.category;
+    out.w.key = {"fhir", type, id};
+    out.w.deleted = true;
+    out.w.fingerprint = "deleted";
+    out.w.origin_node = p.node_id;
+    json::object links{{"fhir", p.base + "/" + type + "/" + id}};
+    if (!t.rest.empty()) links["rest"] = "/ws/rest/v1/" + t.rest + "/" + id + "?v=full";
+    out.ev = {type, json::serialize(links), "", ""};
+    return out;
+}
+
+// Runs a prepared write (or delete) inside the caller's transaction: the stored result, with its
+// version negated when it was created.
+store::result<store::stored_resource> run_prepared(store::write_context& c, const prepared& pr) {
+    using R = store::result<store::stored_resource>;
+    if (pr.w.deleted) {
+        auto existing = store::get_resource(c.db(), pr.w.key);
+        if (!existing) return R(boost::system::in_place_error, existing.error());
+        if (!*existing) return R(boost::system::in_place_error, store::errc::not_found);
+    }
+    auto done = store::write_resource(c.db(), pr.w, pr.ev, c.new_uuid(), c.now());
+    if (!done) return R(boost::system::in_place_error, done.error());
+    auto now = store::get_resource(c.db(), pr.w.key);
+    if (!now) return R(boost::system::in_place_error, now.error());
+    if (!*now) return R(boost::system::in_place_error, store::errc::internal);
+    if (done->outcome == store::write_outcome::created) (*now)->version = -(*now)->version;
+    return **now;
+}
+
 }  // namespace
 
 bool is_fhir_r4_type(std::string_view type) noexcept {
@@ -255,7 +335,6 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
         std::string id(is_put ? ctx.param("id") : std::string_view());
         const type_info t = info_of(type);
         if (auto e = check(ctx, type, t)) co_return *e;
-        if (is_put && !valid_id(id)) co_return outcome(http::status::bad_request, "invalid", "'" + id + "' is not a valid FHIR id");
         const std::string& body = ctx.req.body();
         if (body.size() > p.max_resource_bytes)
             co_return outcome(http::status::payload_too_large, "too-costly",
@@ -265,48 +344,16 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
         opts.max_depth = p.max_json_depth;
         json::value v = json::parse(body, ec, {}, opts);
         if (ec) co_return outcome(http::status::bad_request, "structure", "malformed JSON: " + ec.message());
-        if (!v.is_object()) co_return outcome(http::status::bad_request, "structure", "the body must be a JSON object");
-        auto& o = v.as_object();
-        const auto* rt = o.if_contains("resourceType");
-        if (!rt || !rt->is_string()) co_return outcome(http::status::bad_request, "invalid", "the body has no resourceType");
-        if (rt->as_string() != type)
-            co_return outcome(http::status::bad_request, "invalid",
-                              "resourceType '" + std::string(rt->as_string()) + "' does not match the URL's type '" + type + "'");
-        if (const auto* bid = o.if_contains("id")) {
-            if (!bid->is_string() || !valid_id(bid->as_string()))
-                co_return outcome(http::status::bad_request, "invalid", "the body's id is not a valid FHIR id");
-            if (is_put && bid->as_string() != id)
-                co_return outcome(http::status::bad_request, "invalid",
-                                  "the body's id '" + std::string(bid->as_string()) + "' differs from the URL's '" + id + "'");
-            if (!is_put) id = std::string(bid->as_string());
-        }
-        if (id.empty()) id = new_uuid();
-        o["id"] = id;
         std::optional<std::int64_t> expected;
         if (auto im = ctx.req[http::field::if_match]; !im.empty()) {
             expected = parse_if_match(im);
             if (!expected) co_return outcome(http::status::bad_request, "invalid", "If-Match must be a version ETag such as W/\"3\"");
         }
-
-        store::resource_write w;
-        w.category = t.category;
-        w.key = {"fhir", type, id};
-        w.body = json::serialize(v);
-        w.fingerprint = sync::fingerprint(v);
-        w.origin_node = p.node_id;
-        w.expected_version = expected;
-        json::object links{{"fhir", base + "/" + type + "/" + id}};
-        if (!t.rest.empty()) links["rest"] = "/ws/rest/v1/" + t.rest + "/" + id + "?v=full";
-        store::event_spec ev{type, json::serialize(links), "", ""};
-        auto job = [w, ev](store::write_context& c) -> store::result<store::stored_resource> {
-            auto done = store::write_resource(c.db(), w, ev, c.new_uuid(), c.now());
-            if (!done) return done.error();
-            auto now = store::get_resource(c.db(), w.key);
-            if (!now) return now.error();
-            if (!*now) return store::result<store::stored_resource>(boost::system::in_place_error, store::errc::internal);
-            if (done->outcome == store::write_outcome::created) (*now)->version = -(*now)->version;  // flag: created
-            return **now;
-        };
+        auto prep = prepare_write(p, t, type, id, is_put, std::move(v), expected);
+        if (auto* pr = std::get_if<problem>(&prep)) co_return outcome_of(*pr);
+        const prepared ready = std::get<prepared>(std::move(prep));
+        id = ready.w.key.uuid;
+        auto job = [ready](store::write_context& c) { return run_prepared(c, ready); };
         auto saved = co_await st.write<store::stored_resource>(std::move(job));
         if (!saved) {
             if (saved.error() == store::errc::version_mismatch)
@@ -325,25 +372,11 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
         const std::string type(ctx.param("type")), id(ctx.param("id"));
         const type_info t = info_of(type);
         if (auto e = check(ctx, type, t)) co_return *e;
-        if (!valid_id(id)) co_return outcome(http::status::bad_request, "invalid", "'" + id + "' is not a valid FHIR id");
-        store::resource_write w;
-        w.category = t.category;
-        w.key = {"fhir", type, id};
-        w.deleted = true;
-        w.fingerprint = "deleted";
-        w.origin_node = p.node_id;
-        json::object links{{"fhir", p.base + "/" + type + "/" + id}};
-        store::event_spec ev{type, json::serialize(links), "", ""};
-        auto job = [w, ev](store::write_context& c) -> store::result<bool> {
-            auto existing = store::get_resource(c.db(), w.key);
-            using R = store::result<bool>;
-            if (!existing) return R(boost::system::in_place_error, existing.error());
-            if (!*existing) return R(boost::system::in_place_error, store::errc::not_found);
-            auto done = store::write_resource(c.db(), w, ev, c.new_uuid(), c.now());
-            if (!done) return R(boost::system::in_place_error, done.error());
-            return R(true);
-        };
-        auto r2 = co_await st.write<bool>(std::move(job));
+        auto prep = prepare_delete(p, t, type, id);
+        if (auto* pr = std::get_if<problem>(&prep)) co_return outcome_of(*pr);
+        const prepared ready = std::get<prepared>(std::move(prep));
+        auto job = [ready](store::write_context& c) { return run_prepared(c, ready); };
+        auto r2 = co_await st.write<store::stored_resource>(std::move(job));
         if (!r2 && r2.error() == store::errc::not_found) co_return outcome(http::status::not_found, "not-found", type + "/" + id + " does not exist");
         if (!r2) co_return outcome(http::status::service_unavailable, "transient", r2.error().message());
         net::reply rep;
@@ -444,6 +477,158 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
         co_return net::reply::json(http::status::ok, json::serialize(bundle), "application/fhir+json;charset=UTF-8");
     };
 
+    // Bundle batch (each entry on its own) and transaction (all or nothing) at the base. GET, PUT,
+    // POST and DELETE entries; each runs exactly as its own request would.
+    auto bundle = [&st, info_of, check, p](net::request_context& ctx) -> asio::awaitable<net::reply> {
+        boost::system::error_code ec;
+        json::parse_options opts;
+        opts.max_depth = p.max_json_depth;
+        json::value v = json::parse(ctx.req.body(), ec, {}, opts);
+        if (ec) co_return outcome(http::status::bad_request, "structure", "malformed JSON: " + ec.message());
+        const auto* rt = v.is_object() ? v.as_object().if_contains("resourceType") : nullptr;
+        if (!rt || !rt->is_string() || rt->as_string() != "Bundle")
+            co_return outcome(http::status::bad_request, "invalid", "only a Bundle may be posted to the base");
+        const auto* bt = v.as_object().if_contains("type");
+        const std::string kind = bt && bt->is_string() ? std::string(bt->as_string()) : std::string();
+        if (kind != "batch" && kind != "transaction")
+            co_return outcome(http::status::bad_request, "invalid", "Bundle.type must be batch or transaction, not '" + kind + "'");
+        const bool all_or_nothing = kind == "transaction";
+        const auto* entries = v.as_object().if_contains("entry");
+        if (entries && !entries->is_array()) co_return outcome(http::status::bad_request, "structure", "Bundle.entry must be an array");
+        if (entries && entries->as_array().size() > 1000) co_return outcome(http::status::bad_request, "too-costly", "at most 1000 entries per Bundle");
+
+        struct op {
+            std::optional<problem> bad;
+            std::optional<prepared> write;
+            std::optional<store::resource_key> read;
+            std::string type, location_base;
+        };
+        std::vector<op> ops;
+        std::size_t index = 0;
+        for (const auto& e : entries ? entries->as_array() : json::array{}) {
+            op o;
+            const std::string where = "entry " + std::to_string(index++) + ": ";
+            const auto* req = e.is_object() ? e.as_object().if_contains("request") : nullptr;
+            const auto* method = req && req->is_object() ? req->as_object().if_contains("method") : nullptr;
+            const auto* url = req && req->is_object() ? req->as_object().if_contains("url") : nullptr;
+            if (!method || !method->is_string() || !url || !url->is_string()) {
+                o.bad = problem{http::status::bad_request, "invalid", where + "request.method and request.url are required"};
+                ops.push_back(std::move(o));
+                continue;
+            }
+            std::string path(url->as_string());
+            if (auto at = path.find(p.base + "/"); at != std::string::npos) path = path.substr(at + p.base.size() + 1);
+            const auto slash = path.find('/');
+            o.type = path.substr(0, slash);
+            const std::string id = slash == std::string::npos ? std::string() : path.substr(slash + 1);
+            const type_info t = info_of(o.type);
+            if (auto refused = check(ctx, o.type, t)) {
+                o.bad = problem{refused->status, "invalid", where + std::string(json::parse(refused->body).at("issue").at(0).at("diagnostics").as_string())};
+                ops.push_back(std::move(o));
+                continue;
+            }
+            const std::string m(method->as_string());
+            std::optional<std::int64_t> expected;
+            if (const auto* im = req->as_object().if_contains("ifMatch"); im && im->is_string()) expected = parse_if_match(im->as_string());
+            preparation prep = problem{http::status::bad_request, "not-supported", where + "method " + m + " on " + path + " is not supported"};
+            if (m == "GET" && !id.empty() && valid_id(id)) {
+                o.read = store::resource_key{"fhir", o.type, id};
+                ops.push_back(std::move(o));
+                continue;
+            }
+            const json::value* resource = e.as_object().if_contains("resource");
+            if ((m == "PUT" && !id.empty()) || (m == "POST" && id.empty()))
+                prep = resource ? prepare_write(p, t, o.type, id, m == "PUT", *resource, expected)
+                                : preparation(problem{http::status::bad_request, "invalid", where + "entry has no resource"});
+            else if (m == "DELETE" && !id.empty())
+                prep = prepare_delete(p, t, o.type, id);
+            if (auto* pr = std::get_if<problem>(&prep)) {
+                if (pr->diagnostics.rfind("entry ", 0) != 0) pr->diagnostics = where + pr->diagnostics;
+                o.bad = *pr;
+            } else {
+                o.write = std::get<prepared>(std::move(prep));
+            }
+            ops.push_back(std::move(o));
+        }
+        if (all_or_nothing)
+            for (const auto& o : ops)
+                if (o.bad) co_return outcome(o.bad->status, o.bad->code, "transaction not applied: " + o.bad->diagnostics);
+
+        struct entry_result {
+            int status = 200;
+            std::string etag, location, diagnostics;
+            std::optional<store::stored_resource> resource;
+        };
+        auto failure = std::make_shared<std::string>();  // the transaction's failing entry, for the reply
+        auto job = [ops, all_or_nothing, failure, base = p.base](store::write_context& c) -> store::result<std::vector<entry_result>> {
+            using R = store::result<std::vector<entry_result>>;
+            std::vector<entry_result> out;
+            for (std::size_t i = 0; i < ops.size(); ++i) {
+                const op& o = ops[i];
+                entry_result res_entry;
+                if (o.bad) {
+                    res_entry.status = static_cast<int>(o.bad->status);
+                    res_entry.diagnostics = o.bad->diagnostics;
+                } else if (o.read) {
+                    auto got = store::get_resource(c.db(), *o.read);
+                    if (!got) return R(boost::system::in_place_error, got.error());
+                    if (!*got) res_entry.status = 404, res_entry.diagnostics = o.type + "/" + o.read->uuid + " does not exist";
+                    else if ((*got)->deleted) res_entry.status = 410, res_entry.diagnostics = o.type + "/" + o.read->uuid + " was deleted";
+                    else res_entry.resource = **got;
+                } else {
+                    if (!all_or_nothing && c.db().exec("SAVEPOINT entry")) return R(boost::system::in_place_error, store::errc::internal);
+                    auto done = run_prepared(c, *o.write);
+                    if (!done && (store::dooms_transaction(done.error()) || all_or_nothing)) {
+                        *failure = "entry " + std::to_string(i) + ": " + o.write->w.key.type + "/" + o.write->w.key.uuid + ": " + done.error().message();
+                        return R(boost::system::in_place_error, done.error());
+                    }
+                    if (!done) {
+                        c.db().exec("ROLLBACK TO entry");
+                        res_entry.status = done.error() == store::errc::version_mismatch ? 412 : done.error() == store::errc::not_found ? 404 : 400;
+                        res_entry.diagnostics = done.error().message();
+                    } else {
+                        store::stored_resource res = *done;
+                        const bool created = res.version < 0;
+                        if (created) res.version = -res.version;
+                        res_entry.status = o.write->w.deleted ? 204 : created ? 201 : 200;
+                        res_entry.etag = "W/\"" + std::to_string(res.version) + "\"";
+                        res_entry.location = base + "/" + o.write->w.key.type + "/" + o.write->w.key.uuid + "/_history/" + std::to_string(res.version);
+                        if (!o.write->w.deleted) res_entry.resource = std::move(res);
+                    }
+                    if (!all_or_nothing) c.db().exec("RELEASE entry");
+                }
+                out.push_back(std::move(res_entry));
+            }
+            return out;
+        };
+        auto results = co_await st.write<std::vector<entry_result>>(std::move(job));
+        if (!results) {
+            const auto& e = results.error();
+            if (e == store::errc::version_mismatch) co_return outcome(http::status::precondition_failed, "conflict", "transaction not applied: " + *failure);
+            if (e == store::errc::not_found) co_return outcome(http::status::not_found, "not-found", "transaction not applied: " + *failure);
+            co_return outcome(http::status::service_unavailable, "transient", e.message());
+        }
+        json::array out_entries;
+        for (const auto& res_entry : *results) {
+            json::object resp{{"status", std::to_string(res_entry.status) + " " + std::string(http::obsolete_reason(static_cast<http::status>(res_entry.status)))}};
+            if (!res_entry.etag.empty()) resp["etag"] = res_entry.etag;
+            if (!res_entry.location.empty()) resp["location"] = res_entry.location;
+            json::object entry{{"response", std::move(resp)}};
+            if (res_entry.resource) {
+                boost::system::error_code pe;
+                entry["resource"] = json::parse(with_meta(*res_entry.resource), pe);
+            } else if (res_entry.status >= 400) {
+                json::object issue{{"severity", "error"}, {"code", "processing"}, {"diagnostics", res_entry.diagnostics}};
+                entry["response"].as_object()["outcome"] = json::object{{"resourceType", "OperationOutcome"}, {"issue", json::array{issue}}};
+            }
+            out_entries.push_back(std::move(entry));
+        }
+        json::object reply_bundle{{"resourceType", "Bundle"},
+                                  {"type", all_or_nothing ? "transaction-response" : "batch-response"},
+                                  {"entry", std::move(out_entries)}};
+        co_return net::reply::json(http::status::ok, json::serialize(reply_bundle), "application/fhir+json;charset=UTF-8");
+    };
+
     auto metadata = [p](net::request_context&) -> asio::awaitable<net::reply> {
         json::array resources;
         for (auto type : k_r4_types) {
@@ -466,7 +651,10 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
                         {"software", json::object{{"name", "edgesync"}}},
                         {"fhirVersion", "4.0.1"},
                         {"format", json::array{"application/fhir+json", "json"}},
-                        {"rest", json::array{json::object{{"mode", "server"}, {"resource", std::move(resources)}}}}};
+                        {"rest", json::array{json::object{{"mode", "server"},
+                                                          {"resource", std::move(resources)},
+                                                          {"interaction", json::array{json::object{{"code", "batch"}},
+                                                                                      json::object{{"code", "transaction"}}}}}}}};
         co_return net::reply::json(http::status::ok, json::serialize(cs), "application/fhir+json;charset=UTF-8");
     };
 
@@ -477,6 +665,7 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
           [write](net::request_context& ctx) { return write(ctx, true); });
     r.add(http::verb::post, base + "/{type}", p.write_roles, [write](net::request_context& ctx) { return write(ctx, false); });
     r.add(http::verb::delete_, base + "/{type}/{id}", p.write_roles, erase);
+    r.add(http::verb::post, base, p.write_roles, bundle);
 }
 
 }  // namespace edgesync::api

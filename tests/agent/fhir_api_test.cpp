@@ -285,3 +285,52 @@ TEST_CASE("fingerprints ignore key order and server bookkeeping, not content", "
     auto rest = json::parse(R"({"uuid":"u","display":"d","links":[{"rel":"self"}],"auditInfo":{"dateChanged":"x"}})");
     CHECK(sync::canonical_json(rest) == R"({"display":"d","uuid":"u"})");
 }
+
+TEST_CASE("Bundle batch: each entry on its own; transaction: all or nothing", "[agent][fhir]") {
+    fhir_node node;
+    REQUIRE(node.call("PUT", "/ws/fhir2/R4/Patient/p1", R"({"resourceType":"Patient","id":"p1"})").status == 201);
+    const std::string batch = R"({"resourceType":"Bundle","type":"batch","entry":[
+        {"request":{"method":"PUT","url":"Patient/p2"},"resource":{"resourceType":"Patient","id":"p2"}},
+        {"request":{"method":"PUT","url":"Patient/p1","ifMatch":"W/\"9\""},"resource":{"resourceType":"Patient","id":"p1","gender":"male"}},
+        {"request":{"method":"GET","url":"Patient/p1"}},
+        {"request":{"method":"GET","url":"Patient/nope"}},
+        {"request":{"method":"POST","url":"Observation"},"resource":{"resourceType":"Observation","status":"final"}},
+        {"request":{"method":"DELETE","url":"Patient/p2"}}]})";
+    auto r = node.call("POST", "/ws/fhir2/R4", batch);
+    REQUIRE(r.status == 200);
+    auto v = r.json();
+    CHECK(v.at("type") == "batch-response");
+    const auto& e = v.at("entry").as_array();
+    REQUIRE(e.size() == 6);
+    CHECK(e[0].at("response").at("status") == "201 Created");
+    CHECK(e[1].at("response").at("status") == "412 Precondition Failed");
+    CHECK(e[2].at("response").at("status") == "200 OK");
+    CHECK(e[2].at("resource").at("id") == "p1");
+    CHECK(e[3].at("response").at("status") == "404 Not Found");
+    CHECK(e[4].at("response").at("status") == "201 Created");
+    CHECK(e[5].at("response").at("status") == "204 No Content");
+    CHECK(node.call("GET", "/ws/fhir2/R4/Patient/p1").json().as_object().if_contains("gender") == nullptr);
+
+    const auto before = node.events();
+    // One entry fails (stale If-Match): nothing of the transaction is applied.
+    const std::string tx = R"({"resourceType":"Bundle","type":"transaction","entry":[
+        {"request":{"method":"PUT","url":"Patient/p3"},"resource":{"resourceType":"Patient","id":"p3"}},
+        {"request":{"method":"PUT","url":"Patient/p1","ifMatch":"W/\"9\""},"resource":{"resourceType":"Patient","id":"p1","gender":"male"}}]})";
+    check_outcome(node.call("POST", "/ws/fhir2/R4", tx), 412, "transaction not applied: entry 1");
+    CHECK(node.call("GET", "/ws/fhir2/R4/Patient/p3").status == 404);
+    CHECK(node.events() == before);
+    // An invalid entry refuses the whole transaction before anything runs.
+    check_outcome(node.call("POST", "/ws/fhir2/R4", R"({"resourceType":"Bundle","type":"transaction","entry":[
+        {"request":{"method":"PUT","url":"Patient/p3"},"resource":{"resourceType":"Patient","id":"p3"}},
+        {"request":{"method":"PUT","url":"Patient/p4"},"resource":{"resourceType":"Observation","id":"p4"}}]})"), 400, "entry 1");
+    CHECK(node.call("GET", "/ws/fhir2/R4/Patient/p3").status == 404);
+    // The good transaction applies every entry.
+    auto ok = node.call("POST", "/ws/fhir2/R4", R"({"resourceType":"Bundle","type":"transaction","entry":[
+        {"request":{"method":"PUT","url":"Patient/p3"},"resource":{"resourceType":"Patient","id":"p3"}},
+        {"request":{"method":"PUT","url":"Patient/p1","ifMatch":"W/\"1\""},"resource":{"resourceType":"Patient","id":"p1","gender":"male"}}]})");
+    REQUIRE(ok.status == 200);
+    CHECK(ok.json().at("type") == "transaction-response");
+    CHECK(node.call("GET", "/ws/fhir2/R4/Patient/p1").json().at("gender") == "male");
+    CHECK(node.events() == before + 2);
+    check_outcome(node.call("POST", "/ws/fhir2/R4", R"({"resourceType":"Bundle","type":"collection"})"), 400, "batch or transaction");
+}
