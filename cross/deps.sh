@@ -22,6 +22,18 @@ case ${1:-host} in
     bench) es_apt_install "${host_pkgs[@]}" "${bench_pkgs[@]}" ;;
     *) es_die "usage: cross/deps.sh host|cross|bench" ;;
 esac
+# A FHIR client nobody here wrote, for tests/agent/fhir_client_test.cpp: fhir-kit-client from npm,
+# run with the machine's Node.js (Debian's, unless one is already installed).
+if [ "${1:-host}" != bench ]; then
+    command -v node >/dev/null || es_apt_install nodejs
+    command -v npm >/dev/null || es_apt_install npm
+    fkc=$ES_CACHE/npm-fhir-kit-client-2.0.3
+    if [ ! -f "$fkc/node_modules/fhir-kit-client/package.json" ]; then
+        es_log "npm install fhir-kit-client@2.0.3"
+        npm install --prefix "$fkc" --no-audit --no-fund --loglevel=error fhir-kit-client@2.0.3 >/dev/null ||
+            es_die "npm install fhir-kit-client@2.0.3 failed"
+    fi
+fi
 if dpkg-query -W -f='${Status}' libmbedtls-dev 2>/dev/null | grep -q 'install ok installed'; then
     es_log "warning: libmbedtls-dev (2.28) is installed; the build ignores it and uses mbedTLS 3.6 from the cache"
 fi

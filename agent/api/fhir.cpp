@@ -666,6 +666,7 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
     r.add(http::verb::post, base + "/{type}", p.write_roles, [write](net::request_context& ctx) { return write(ctx, false); });
     r.add(http::verb::delete_, base + "/{type}/{id}", p.write_roles, erase);
     r.add(http::verb::post, base, p.write_roles, bundle);
+    r.add(http::verb::post, base + "/", p.write_roles, bundle);  // clients (fhir-kit-client) post to "base/"
 }
 
 }  // namespace edgesync::api
