@@ -1,6 +1,7 @@
 #include "agent/node.hpp"
 
 #include "agent/api/fhir.hpp"
+#include "agent/api/rest.hpp"
 #include "agent/common/log.hpp"
 #include "agent/feed/publisher.hpp"
 #include "agent/net_setup.hpp"
@@ -138,6 +139,20 @@ int run_node(const config::node_config& cfg) {
         if (!fhir.categories.count(def.fhir_type) || name == lower) fhir.categories[def.fhir_type] = name;
     }
     api::add_fhir_routes(*routes, st, fhir);
+    api::rest_params rest;
+    rest.read_roles = rest.write_roles = fhir.read_roles;
+    rest.max_resource_bytes = fhir.max_resource_bytes;
+    rest.max_json_depth = fhir.max_json_depth;
+    rest.node_id = cfg.instance_id;
+    rest.public_url = cfg.server.public_url;
+    for (const auto& [name, def] : cfg.categories) {
+        if (!def.fhir_type.empty()) rest.fhir_types[name] = def.fhir_type;
+        if (def.rest_resource.empty() || def.rest_resource.find('{') != std::string::npos) continue;
+        // Several categories may share a resource (order, drug_order, test_order): the one named
+        // after it wins.
+        if (!rest.categories.count(def.rest_resource) || name == def.rest_resource) rest.categories[def.rest_resource] = name;
+    }
+    api::add_rest_routes(*routes, st, rest);
     auto users = agent::http_users(cfg.server);
     auto auth = users.empty() ? nullptr : std::make_shared<net::authenticator>(std::move(users));
     net::http_server server(ioc.get_executor(), agent::http_server_params(cfg), routes, auth,
