@@ -20,6 +20,20 @@ run_ctest() {  # run_ctest BUILD_DIR [ctest args...]
     (cd "$dir" && ctest --output-on-failure --timeout 300 -j"$(nproc)" "$@")
 }
 
+# ctest learns the Catch test names at build time and keeps them in a CMake list, so a name with
+# ';' splits into bogus tests and an unbalanced '[' or ']' swallows every later test into one that
+# runs nothing. Refuse such names, and check that every Catch test became a ctest test.
+check_test_names() {  # check_test_names BUILD_DIR FLAVOUR
+    local dir=$1 names catch_n ctest_n
+    # shellcheck disable=SC2046
+    names=$($(es_emulator "$2") "$dir/edgesync_tests" --list-test-names-only | grep -v '^$')
+    if grep -n '[][;]' <<<"$names"; then es_die "test names must not contain ';', '[' or ']' (ctest splits or merges them)"; fi
+    catch_n=$(wc -l <<<"$names")
+    ctest_n=$(cd "$dir" && ctest -N | grep -c '^  Test *#')
+    [ "$ctest_n" -ge "$catch_n" ] || es_die "ctest knows $ctest_n tests but edgesync_tests has $catch_n"
+    echo "$catch_n Catch tests, $ctest_n ctest tests"
+}
+
 check_static() {  # check_static BINARY EXPECTED_FILE_ARCH
     local desc; desc=$(file -b "$1")
     echo "$(basename "$1"): $desc"
@@ -38,17 +52,20 @@ check_version_under_qemu() {  # check_version_under_qemu FLAVOUR
 step deps "$ES_ROOT/cross/deps.sh" cross
 
 step host-build "$ES_ROOT/cross/build.sh" host
+check_test_names "$ES_ROOT/build/host" host
 step host-test run_ctest "$ES_ROOT/build/host"
 check_static "$ES_ROOT/dist/edgesync-host" x86-64
 
 step asan-build "$ES_ROOT/cross/build.sh" host-asan
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+check_test_names "$ES_ROOT/build/host-asan" host
 step asan-test run_ctest "$ES_ROOT/build/host-asan"
 # libFuzzer (clang, ASan + UBSan): each target for 60 s from its seed corpus.
 step fuzz "$ES_ROOT/tests/fuzz/run.sh" 60
 
 step aarch64-build "$ES_ROOT/cross/build.sh" aarch64
 check_static "$ES_ROOT/dist/edgesync-aarch64" "ARM aarch64"
+check_test_names "$ES_ROOT/build/aarch64" aarch64
 step aarch64-test run_ctest "$ES_ROOT/build/aarch64"
 
 for arch in armhf armel; do

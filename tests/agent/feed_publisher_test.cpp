@@ -321,7 +321,7 @@ TEST_CASE("a child walks the published feed over HTTP: all of it, then only what
     CHECK(std::holds_alternative<feed::feed_walk::marker_lost>(third.end));
 }
 
-TEST_CASE("links naming another host (a parent behind a proxy) are rebased; that host is never contacted", "[agent][feed]") {
+TEST_CASE("links naming another host (a parent behind a proxy) are rebased, and that host is never contacted", "[agent][feed]") {
     published_node node(60);
     // Re-publish with a public URL that is not where the child reaches the node.
     auto routes = std::make_shared<net::router>();

@@ -266,7 +266,7 @@ TEST_CASE("the CapabilityStatement says what the server does", "[agent][fhir]") 
     CHECK(patient);
 }
 
-TEST_CASE("FHIR dates become [start, end) ranges at their precision", "[agent][fhir]") {
+TEST_CASE("FHIR dates become half-open ranges at their precision", "[agent][fhir]") {
     CHECK(api::parse_fhir_date_range("2024")->first == 1704067200000);
     CHECK(api::parse_fhir_date_range("2024-03")->second - api::parse_fhir_date_range("2024-03")->first == 31LL * 86400000);
     CHECK(api::parse_fhir_date_range("2024-03-05T09:14:27Z")->first == 1709630067000);
@@ -286,7 +286,7 @@ TEST_CASE("fingerprints ignore key order and server bookkeeping, not content", "
     CHECK(sync::canonical_json(rest) == R"({"display":"d","uuid":"u"})");
 }
 
-TEST_CASE("Bundle batch: each entry on its own; transaction: all or nothing", "[agent][fhir]") {
+TEST_CASE("Bundle batch: each entry on its own, and transaction: all or nothing", "[agent][fhir]") {
     fhir_node node;
     REQUIRE(node.call("PUT", "/ws/fhir2/R4/Patient/p1", R"({"resourceType":"Patient","id":"p1"})").status == 201);
     const std::string batch = R"({"resourceType":"Bundle","type":"batch","entry":[
