@@ -273,16 +273,16 @@ asio::awaitable<reply> dispatch(session_state& st, const request& req, const std
     auto qpos = target.find('?');
     std::string_view path = target.substr(0, qpos);
     std::string_view query = qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
-    if (path.empty() || path.front() != '/' || has_dot_segment(path)) co_return reply::text(http::status::bad_request, "bad path\n");
+    if (path.empty() || path.front() != '/' || has_dot_segment(path)) co_return st.routes->refusal(path, http::status::bad_request, "bad path");
 
     auto m = st.routes->match(req.method(), path);
     if (!m.found) {
         if (!m.allow.empty()) {
-            reply rep = reply::text(http::status::method_not_allowed, "method not allowed\n");
+            reply rep = st.routes->refusal(path, http::status::method_not_allowed, "method not allowed");
             rep.headers.set(http::field::allow, m.allow);
             co_return rep;
         }
-        co_return reply::text(http::status::not_found, "not found\n");
+        co_return st.routes->refusal(path, http::status::not_found, "not found");
     }
     if (m.found->roles != k_public) {
         auto authz = req[http::field::authorization];
@@ -297,19 +297,19 @@ asio::awaitable<reply> dispatch(session_state& st, const request& req, const std
             }
         }
         if (ec == errc::auth_busy) {
-            reply rep = reply::text(http::status::service_unavailable, "busy, retry\n");
+            reply rep = st.routes->refusal(path, http::status::service_unavailable, "busy, retry");
             rep.headers.set(http::field::retry_after, "1");
             co_return rep;
         }
         if (ec) {
             log::info("http_auth_failed", {{"peer", peer}, {"path", path}, {"reason", ec.message()}});
-            reply rep = reply::text(http::status::unauthorized, "authentication required\n");
+            reply rep = st.routes->refusal(path, http::status::unauthorized, "authentication required: " + ec.message());
             rep.headers.set(http::field::www_authenticate, "Basic realm=\"edgesync\", Bearer realm=\"edgesync\"");
             co_return rep;
         }
         if (!who.has_any(m.found->roles)) {
             log::info("http_forbidden", {{"peer", peer}, {"path", path}, {"user", who.name}});
-            co_return reply::text(http::status::forbidden, "forbidden\n");
+            co_return st.routes->refusal(path, http::status::forbidden, "forbidden: '" + who.name + "' lacks the role this needs");
         }
     }
     request_context ctx{req, path, query, std::move(m.params), who, peer};

@@ -149,4 +149,23 @@ router::match_result router::match(http::verb method, std::string_view path) con
     return out;
 }
 
+void router::set_refusal_format(std::string prefix, refusal_formatter f) {
+    while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+    refusal_formats_.emplace_back(std::move(prefix), std::move(f));
+}
+
+reply router::refusal(std::string_view path, http::status s, std::string_view message) const {
+    const refusal_formatter* best = nullptr;
+    std::size_t best_len = 0;
+    for (const auto& [prefix, f] : refusal_formats_) {
+        const bool under = path.rfind(prefix, 0) == 0 && (path.size() == prefix.size() || path[prefix.size()] == '/');
+        if (under && (!best || prefix.size() > best_len)) {
+            best = &f;
+            best_len = prefix.size();
+        }
+    }
+    if (best) return (*best)(s, message);
+    return reply::text(s, std::string(message) + "\n");
+}
+
 }  // namespace edgesync::net

@@ -69,9 +69,18 @@ using handler = std::function<boost::asio::awaitable<reply>(request_context&)>;
 // Roles a route admits; k_public routes need no credentials at all.
 inline constexpr std::uint8_t k_public = 0;
 
+// Formats the server's own refusals (bad path, 401, 403, 404, 405, 500, 503) of requests under a
+// path prefix — e.g. FHIR OperationOutcomes under /ws/fhir2/R4 — instead of plain text.
+using refusal_formatter = std::function<reply(http::status, std::string_view message)>;
+
 class router {
 public:
     void add(http::verb method, std::string_view pattern, std::uint8_t roles, handler h);
+    // Refusals under `prefix` (a path prefix ending at a segment boundary) use `f`; the longest
+    // matching prefix wins.
+    void set_refusal_format(std::string prefix, refusal_formatter f);
+    // The server's refusal for `path`: formatted by the longest matching prefix, else plain text.
+    reply refusal(std::string_view path, http::status s, std::string_view message) const;
 
     struct route {
         http::verb method;
@@ -89,6 +98,7 @@ public:
 
 private:
     std::vector<route> routes_;
+    std::vector<std::pair<std::string, refusal_formatter>> refusal_formats_;
 };
 
 // Percent-decoding of one path segment or query value ('+' is a space in queries only).

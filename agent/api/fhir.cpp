@@ -658,6 +658,17 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
         co_return net::reply::json(http::status::ok, json::serialize(cs), "application/fhir+json;charset=UTF-8");
     };
 
+    // The server's own refusals under the base (no credentials, wrong role, no such route) are
+    // OperationOutcomes too.
+    r.set_refusal_format(base, [](http::status s, std::string_view message) {
+        const char* code = s == http::status::unauthorized ? "login"
+                           : s == http::status::forbidden  ? "forbidden"
+                           : s == http::status::not_found  ? "not-found"
+                           : s == http::status::method_not_allowed ? "not-supported"
+                           : s == http::status::bad_request ? "invalid"
+                                                             : "transient";
+        return outcome(s, code, std::string(message));
+    });
     r.add(http::verb::get, base + "/metadata", p.read_roles, metadata);
     r.add(http::verb::get, base + "/{type}/{id}", p.read_roles, read);
     r.add(http::verb::get, base + "/{type}", p.read_roles, search);

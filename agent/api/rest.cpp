@@ -210,6 +210,9 @@ void add_rest_routes(net::router& r, store::store& st, rest_params p) {
         co_return rep;
     };
 
+    r.set_refusal_format(p.base, [](http::status s, std::string_view message) {
+        return rest_error(s, std::to_string(static_cast<unsigned>(s)), std::string(message));
+    });
     r.add(http::verb::get, p.base + "/{resource}/{uuid}", p.read_roles, get);
     r.add(http::verb::post, p.base + "/{resource}", p.write_roles, [post](net::request_context& ctx) { return post(ctx, false); });
     r.add(http::verb::post, p.base + "/{resource}/{uuid}", p.write_roles, [post](net::request_context& ctx) { return post(ctx, true); });

@@ -54,7 +54,8 @@ struct fhir_node {
         p.rest_resources = {{"patient", "patient"}};
         api::add_fhir_routes(*routes, *st, p);
         std::vector<net::user_entry> users{{"app", "", net::sha256_hex(k_token), net::role_local_app, {}},
-                                           {"lab", "", net::sha256_hex("lab-token"), net::role_local_app, {"observation"}}};
+                                           {"lab", "", net::sha256_hex("lab-token"), net::role_local_app, {"observation"}},
+                                           {"child", "", net::sha256_hex("peer-token"), net::role_sync_peer, {}}};
         auto auth = std::make_shared<net::authenticator>(users);
         server = std::make_unique<net::http_server>(ioc.get_executor(), net::server_params{}, routes, auth);
         REQUIRE_FALSE(server->listen({asio::ip::make_address("127.0.0.1"), 0}));
@@ -215,9 +216,11 @@ TEST_CASE("bad requests get their own 4xx and an OperationOutcome, and change no
     check_outcome(node.call("GET", "/ws/fhir2/R4/Patient?_lastUpdated=gt2024-13-01"), 400, "_lastUpdated");
     // A local app limited to observations may not touch patients.
     check_outcome(node.call("GET", "/ws/fhir2/R4/Patient/p1", "", "", "lab-token"), 403, "may not use category 'patient'");
-    // Missing or wrong credentials.
-    CHECK(node.call("GET", "/ws/fhir2/R4/Patient/p1", "", "", "").status == 401);
-    CHECK(node.call("GET", "/ws/fhir2/R4/Patient/p1", "", "", "wrong").status == 401);
+    // Missing, wrong or insufficient credentials: the server's refusals are OperationOutcomes too.
+    check_outcome(node.call("GET", "/ws/fhir2/R4/Patient/p1", "", "", ""), 401, "authentication required");
+    check_outcome(node.call("GET", "/ws/fhir2/R4/Patient/p1", "", "", "wrong"), 401, "authentication required");
+    check_outcome(node.call("GET", "/ws/fhir2/R4/Patient/p1", "", "", "peer-token"), 403, "lacks the role");
+    check_outcome(node.call("PATCH", "/ws/fhir2/R4/Patient/p1", "{}"), 405, "method not allowed");
 
     CHECK(node.events() == before);
     auto still = node.call("GET", "/ws/fhir2/R4/Patient/p1");

@@ -184,6 +184,7 @@ TEST_CASE("REST errors are OpenMRS-style and change nothing", "[agent][rest]") {
         CHECK_THAT(std::string(v.at("error").at("message").as_string()), Catch::Matchers::Contains(words));
     };
     check_error(node.call("GET", "/ws/rest/v1/frobnicator/x"), 404, "Unknown resource");
+    check_error(node.call("GET", "/ws/rest/v1/location"), 405, "method not allowed");  // the server's own refusal: still OpenMRS-style
     check_error(node.call("GET", "/ws/rest/v1/location/nope"), 404, "doesn't exist");
     check_error(node.call("POST", "/ws/rest/v1/location", "{\"uuid\":"), 400, "Could not read JSON");
     check_error(node.call("POST", "/ws/rest/v1/location/l1", R"({"uuid":"l2"})"), 400, "differs");
