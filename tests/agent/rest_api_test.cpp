@@ -66,7 +66,8 @@ struct rest_node {
         return {std::stoi(raw.substr(9, 3)), raw.substr(end + 4)};
     }
     std::vector<store::event_record> events() {
-        return *test::read_sync<std::vector<store::event_record>>(*st, [](store::sql::connection& db) { return store::events_after(db, "", 0, 1000); });
+        auto job = [](store::sql::connection& db) { return store::events_after(db, "", 0, 1000); };
+        return *test::run_until_done(ioc, st->read<std::vector<store::event_record>>(std::move(job)));
     }
 };
 
