@@ -129,6 +129,8 @@ int run_node(const config::node_config& cfg) {
     fhir.max_resource_bytes = cfg.limits.max_resource_bytes;
     fhir.max_json_depth = cfg.limits.max_json_depth;
     fhir.node_id = cfg.instance_id;
+    fhir.public_url = cfg.server.public_url;
+    fhir.tls = cfg.server.tls.enabled;
     for (const auto& [name, def] : cfg.categories) {
         if (!def.rest_resource.empty()) fhir.rest_resources[name] = def.rest_resource;
         if (def.fhir_type.empty()) continue;

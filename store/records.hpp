@@ -101,7 +101,7 @@ struct event_record {
 
 // Writes a resource and emits its event in the caller's transaction. An unchanged write (same
 // fingerprint and tombstone state) changes nothing and emits nothing. Deleting a missing or
-// already deleted resource is `unchanged`. `event_uuid` names the event (a fresh v4 uuid).
+// already deleted resource is `unchanged`. `event_uuid` names the event (write_context::new_uuid).
 result<write_result> write_resource(sql::connection& db, const resource_write& w, const event_spec& ev,
                                     const std::string& event_uuid, millis now);
 result<write_result> apply_pulled(sql::connection& db, const pulled_change& c, const std::string& event_uuid, millis now);

@@ -59,7 +59,7 @@ struct store_options {
 };
 
 // What a write job sees: the connection (inside the batch's transaction), the batch's time and a
-// fresh v4 uuid per call of new_uuid().
+// fresh time-ordered (RFC 9562 v7) uuid per call of new_uuid().
 class write_context {
 public:
     virtual ~write_context() = default;

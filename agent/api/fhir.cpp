@@ -219,6 +219,15 @@ store::result<store::stored_resource> run_prepared(store::write_context& c, cons
     return **now;
 }
 
+// "scheme://host[:port]" for links in responses: the public URL when configured, else what the
+// client called (the Host header, with the scheme this server speaks).
+std::string link_origin(const fhir_params& p, const net::request_context& ctx) {
+    std::string o = p.public_url.empty() ? std::string(p.tls ? "https://" : "http://") + std::string(ctx.req[http::field::host])
+                                         : p.public_url;
+    while (!o.empty() && o.back() == '/') o.pop_back();
+    return o;
+}
+
 }  // namespace
 
 bool is_fhir_r4_type(std::string_view type) noexcept {
@@ -384,7 +393,7 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
         co_return rep;
     };
 
-    auto search = [&st, info_of, check, base](net::request_context& ctx) -> asio::awaitable<net::reply> {
+    auto search = [&st, info_of, check, base, p](net::request_context& ctx) -> asio::awaitable<net::reply> {
         const std::string type(ctx.param("type"));
         const type_info t = info_of(type);
         if (auto e = check(ctx, type, t)) co_return *e;
@@ -450,8 +459,8 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
         if (!found) co_return outcome(http::status::service_unavailable, "transient", found.error().message());
         const bool more = found->size() > count;
         if (more) found->resize(count);
-        const std::string host = std::string(ctx.req[http::field::host]);
-        const std::string self_base = "http://" + host + base + "/" + type;
+        const std::string origin = link_origin(p, ctx);
+        const std::string self_base = origin + base + "/" + type;
         std::string query_without_cursor;
         for (std::string_view rest = ctx.query; !rest.empty();) {
             const auto amp = rest.find('&');
@@ -469,7 +478,7 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
         for (const auto& res : *found) {
             boost::system::error_code ec;
             json::value v = json::parse(with_meta(res), ec);
-            entries.push_back(json::object{{"fullUrl", "http://" + host + base + "/" + type + "/" + res.key.uuid},
+            entries.push_back(json::object{{"fullUrl", origin + base + "/" + type + "/" + res.key.uuid},
                                            {"resource", std::move(v)},
                                            {"search", json::object{{"mode", "match"}}}});
         }
@@ -529,7 +538,14 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
             }
             const std::string m(method->as_string());
             std::optional<std::int64_t> expected;
-            if (const auto* im = req->as_object().if_contains("ifMatch"); im && im->is_string()) expected = parse_if_match(im->as_string());
+            if (const auto* im = req->as_object().if_contains("ifMatch")) {
+                expected = im->is_string() ? parse_if_match(im->as_string()) : std::nullopt;
+                if (!expected) {
+                    o.bad = problem{http::status::bad_request, "invalid", where + "ifMatch must be a version ETag such as W/\"3\""};
+                    ops.push_back(std::move(o));
+                    continue;
+                }
+            }
             preparation prep = problem{http::status::bad_request, "not-supported", where + "method " + m + " on " + path + " is not supported"};
             if (m == "GET" && !id.empty() && valid_id(id)) {
                 o.read = store::resource_key{"fhir", o.type, id};
@@ -537,6 +553,12 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
                 continue;
             }
             const json::value* resource = e.as_object().if_contains("resource");
+            if (resource && json::serialize(*resource).size() > p.max_resource_bytes) {
+                o.bad = problem{http::status::payload_too_large, "too-costly",
+                                where + "resource exceeds the limit of " + std::to_string(p.max_resource_bytes) + " bytes"};
+                ops.push_back(std::move(o));
+                continue;
+            }
             if ((m == "PUT" && !id.empty()) || (m == "POST" && id.empty()))
                 prep = resource ? prepare_write(p, t, o.type, id, m == "PUT", *resource, expected)
                                 : preparation(problem{http::status::bad_request, "invalid", where + "entry has no resource"});
@@ -583,7 +605,8 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
                         return R(boost::system::in_place_error, done.error());
                     }
                     if (!done) {
-                        c.db().exec("ROLLBACK TO entry");
+                        // If the entry cannot be undone, nothing of the batch may stand.
+                        if (auto rb = c.db().exec("ROLLBACK TO entry")) return R(boost::system::in_place_error, rb);
                         res_entry.status = done.error() == store::errc::version_mismatch ? 412 : done.error() == store::errc::not_found ? 404 : 400;
                         res_entry.diagnostics = done.error().message();
                     } else {
@@ -595,7 +618,8 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
                         res_entry.location = base + "/" + o.write->w.key.type + "/" + o.write->w.key.uuid + "/_history/" + std::to_string(res.version);
                         if (!o.write->w.deleted) res_entry.resource = std::move(res);
                     }
-                    if (!all_or_nothing) c.db().exec("RELEASE entry");
+                    if (!all_or_nothing)
+                        if (auto rel = c.db().exec("RELEASE entry")) return R(boost::system::in_place_error, rel);
                 }
                 out.push_back(std::move(res_entry));
             }

@@ -29,6 +29,8 @@ struct fhir_params {
     std::uint64_t max_resource_bytes = 4 * 1024 * 1024;
     std::uint32_t max_json_depth = 64;
     std::string node_id;  // origin of local writes
+    std::string public_url;  // base of links in responses; empty = from the Host header
+    bool tls = false;        // the scheme of links built from the Host header
     // FHIR type -> category (the node's category table); types not in it use their lower-case name.
     std::map<std::string, std::string> categories;
     // category -> REST resource, for the "rest" link of feed events (empty: none)

@@ -133,6 +133,12 @@ void add_rest_routes(net::router& r, store::store& st, rest_params p) {
             using R = store::result<store::stored_resource>;
             std::string id = uuid.empty() ? c.new_uuid() : uuid;
             json::value doc = v;
+            if (!update && !uuid.empty()) {
+                // A create never replaces: the uuid must be new (or only a tombstone).
+                auto existing = store::get_resource(c.db(), {"rest", t.resource, id});
+                if (!existing) return R(boost::system::in_place_error, existing.error());
+                if (*existing && !(*existing)->deleted) return R(boost::system::in_place_error, store::errc::constraint);
+            }
             if (update) {
                 auto existing = store::get_resource(c.db(), {"rest", t.resource, id});
                 if (!existing) return R(boost::system::in_place_error, existing.error());
@@ -158,6 +164,8 @@ void add_rest_routes(net::router& r, store::store& st, rest_params p) {
             return **now;
         };
         auto saved = co_await st.write<store::stored_resource>(std::move(job));
+        if (!saved && saved.error() == store::errc::constraint)
+            co_return rest_error(http::status::conflict, "duplicate", "An object with uuid " + uuid + " already exists; update it with POST /" + t.resource + "/" + uuid);
         if (!saved && saved.error() == store::errc::not_found)
             co_return rest_error(http::status::not_found, "not-found", "Object with given uuid doesn't exist [" + uuid + "]");
         if (!saved) co_return rest_error(http::status::service_unavailable, "store", saved.error().message());

@@ -149,6 +149,11 @@ std::string render_entry(const store::event_record& e) {
 void add_feed_routes(net::router& r, store::store& st, publisher_params p) {
     auto serve = [&st, p](net::request_context& ctx, bool recent) -> asio::awaitable<net::reply> {
         const std::string category = lower(ctx.param("category"));
+        // Category names are config names: letters, digits, '_' and '-'. Anything else (a CR LF
+        // aimed at the ETag header, quotes, markup) is no category of ours.
+        if (category.empty() || category.size() > 64 ||
+            !std::all_of(category.begin(), category.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; }))
+            co_return net::reply::text(http::status::not_found, "no such feed category\n");
         std::optional<std::int64_t> requested;
         if (!recent) {
             requested = parse_page_number(ctx.param("n"));
@@ -199,7 +204,8 @@ void add_feed_routes(net::router& r, store::store& st, publisher_params p) {
                 if (!last) co_return last.error();
                 if (!last->empty()) updated = format_atom_time(last->front().timestamp);
             }
-            if (auto ec = co_await w.write(render_head(identity, plan, base, recent, updated))) co_return ec;
+            const std::string head = render_head(identity, plan, base, recent, updated);
+            if (auto ec = co_await w.write(head)) co_return ec;
             constexpr std::int64_t k_slice = 100;
             for (std::int64_t seq = plan.first_seq; seq <= plan.last_seq && plan.last_seq > 0;) {
                 const auto n = static_cast<std::size_t>(std::min(k_slice, plan.last_seq - seq + 1));

@@ -478,3 +478,11 @@ TEST_CASE("a new feed at the same URL (the parent's store was recreated) is noti
     CHECK(child.processed == reborn.patient_events);
     CHECK_THAT(child.audit().at(0).error, Catch::Matchers::Contains("feed id changed"));
 }
+
+TEST_CASE("a CR LF smuggled into a feed category cannot inject a response header", "[agent][feed]") {
+    published_node node(1);
+    const std::string r = node.get("/ws/atomfeed/x%0d%0aSet-Cookie:%20a=b/recent");
+    CHECK_THAT(r, Catch::Matchers::StartsWith("HTTP/1.1 404"));
+    CHECK(r.find("Set-Cookie") == std::string::npos);
+    CHECK_THAT(node.get("/ws/atomfeed/pa%22tient/recent"), Catch::Matchers::StartsWith("HTTP/1.1 404"));
+}

@@ -38,7 +38,7 @@ struct fhir_node {
     std::unique_ptr<net::http_server> server;
     std::uint16_t port = 0;
 
-    explicit fhir_node(std::uint64_t max_resource = 4 * 1024 * 1024) {
+    explicit fhir_node(std::uint64_t max_resource = 4 * 1024 * 1024, std::string public_url = "") {
         store::store_options o;
         o.path = tmp.file("edgesync.db");
         std::string why;
@@ -50,6 +50,7 @@ struct fhir_node {
         p.read_roles = p.write_roles = net::role_local_app;
         p.max_resource_bytes = max_resource;
         p.node_id = "clinic-a";
+        p.public_url = public_url;
         p.categories = {{"Patient", "patient"}, {"Encounter", "encounter"}, {"Observation", "observation"}};
         p.rest_resources = {{"patient", "patient"}};
         api::add_fhir_routes(*routes, *st, p);
@@ -226,6 +227,11 @@ TEST_CASE("bad requests get their own 4xx and an OperationOutcome, and change no
     check_outcome(node.call("GET", "/ws/fhir2/R4/Patient/p1", "", "", "peer-token"), 403, "lacks the role");
     check_outcome(node.call("PATCH", "/ws/fhir2/R4/Patient/p1", "{}"), 405, "method not allowed");
 
+    // Through a Bundle the same limit holds.
+    auto big = node.call("POST", "/ws/fhir2/R4", R"({"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"PUT","url":"Patient/p1"},"resource":{"resourceType":"Patient","id":"p1","text":")" + std::string(4000, 'x') + "\"}}]}");
+    REQUIRE(big.status == 200);
+    CHECK(big.json().at("entry").at(0).at("response").at("status") == "413 Payload Too Large");
+
     CHECK(node.events() == before);
     auto still = node.call("GET", "/ws/fhir2/R4/Patient/p1");
     CHECK(still.json().at("gender") == "female");
@@ -340,4 +346,24 @@ TEST_CASE("Bundle batch: each entry on its own, and transaction: all or nothing"
     CHECK(node.call("GET", "/ws/fhir2/R4/Patient/p1").json().at("gender") == "male");
     CHECK(node.events() == before + 2);
     check_outcome(node.call("POST", "/ws/fhir2/R4", R"({"resourceType":"Bundle","type":"collection"})"), 400, "batch or transaction");
+    // A malformed ifMatch is refused, never taken as "no condition".
+    auto bad_match = node.call("POST", "/ws/fhir2/R4", R"({"resourceType":"Bundle","type":"batch","entry":[
+        {"request":{"method":"PUT","url":"Patient/p1","ifMatch":"three"},"resource":{"resourceType":"Patient","id":"p1","gender":"other"}}]})");
+    REQUIRE(bad_match.status == 200);
+    CHECK(bad_match.json().at("entry").at(0).at("response").at("status") == "400 Bad Request");
+    CHECK(node.call("GET", "/ws/fhir2/R4/Patient/p1").json().at("gender") == "male");
+}
+
+TEST_CASE("search links use the configured public URL (a node behind TLS or a proxy)", "[agent][fhir]") {
+    fhir_node node(4 * 1024 * 1024, "https://clinic.example.org/");
+    for (int i = 0; i < 3; ++i)
+        REQUIRE(node.call("PUT", "/ws/fhir2/R4/Patient/q" + std::to_string(i), R"({"resourceType":"Patient","id":"q)" + std::to_string(i) + "\"}").status == 201);
+    auto page = node.call("GET", "/ws/fhir2/R4/Patient?_count=1").json();
+    bool next = false;
+    for (const auto& l : page.at("link").as_array()) {
+        CHECK_THAT(std::string(l.at("url").as_string()), Catch::Matchers::StartsWith("https://clinic.example.org/ws/fhir2/R4/Patient?"));
+        next |= l.at("relation") == "next";
+    }
+    CHECK(next);
+    CHECK_THAT(std::string(page.at("entry").at(0).at("fullUrl").as_string()), Catch::Matchers::StartsWith("https://clinic.example.org/ws/fhir2/R4/Patient/"));
 }

@@ -191,6 +191,7 @@ TEST_CASE("REST errors are OpenMRS-style and change nothing", "[agent][rest]") {
     check_error(node.call("POST", "/ws/rest/v1/location/l1", R"({"uuid":"l2"})"), 400, "differs");
     check_error(node.call("POST", "/ws/rest/v1/location/bad$uuid", "{}"), 400, "Invalid uuid");
     check_error(node.call("POST", "/ws/rest/v1/location/l9", R"({"name":"x"})"), 404, "doesn't exist");
+    check_error(node.call("POST", "/ws/rest/v1/location", R"({"uuid":"l1","name":"Other"})"), 409, "already exists");
     check_error(node.call("POST", "/ws/rest/v1/location", "{\"name\":\"" + std::string(300 * 1024, 'x') + "\"}"), 413, "exceeds the limit");
     CHECK(node.events().size() == before);
     CHECK(json::parse(node.call("GET", "/ws/rest/v1/location/l1").second).at("name") == "Clinic");
