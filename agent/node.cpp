@@ -109,6 +109,9 @@ int run_node(const config::node_config& cfg) {
     log::info("store_open", {{"path", agent::store_path(cfg)}, {"store_epoch", st.status().store_epoch}});
 
     asio::io_context ioc(1);
+    // Claimed before anything listens: a SIGTERM during start-up (a supervisor stopping a node
+    // that has just come up) is queued for the handler below instead of killing the process.
+    asio::signal_set signals(ioc, SIGINT, SIGTERM);
     auto tls = agent::make_server_tls(cfg.server, why);
     if (!tls) {
         log::error("server_tls_unusable", {{"error", tls.error().message()}, {"reason", why}});
@@ -178,7 +181,6 @@ int run_node(const config::node_config& cfg) {
     asio::co_spawn(ioc, retention_loop(st, agent::retention_policy(cfg)),
                    asio::bind_cancellation_slot(stop_retention.slot(), log::on_task_exit{"retention"}));
 
-    asio::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& sig_ec, int sig) {
         if (sig_ec) return;
         log::info("stopping", {{"signal", sig}});
