@@ -60,6 +60,25 @@ void bind_opt_blob(sql::statement& s, int i, const std::optional<std::string>& v
     else s.bind_null(i);
 }
 
+// Every row of a stepped statement, each made by `read`.
+template <class Read>
+auto collect_rows(sql::statement& s, Read read) -> result<std::vector<decltype(read(s))>> {
+    std::vector<decltype(read(s))> out;
+    for (;;) {
+        auto row = s.step();
+        if (!row) return row.error();
+        if (!*row) return out;
+        out.push_back(read(s));
+    }
+}
+
+// The first column of the first row as an integer (0 without a row): counts and maxima.
+result<std::int64_t> single_int64(sql::statement& s) {
+    auto row = s.step();
+    if (!row) return row.error();
+    return *row ? s.int64(0) : 0;
+}
+
 // Java's String.hashCode of the message, as the atomfeed client stores in error_hash_code.
 std::int64_t java_hash(const std::string& s) {
     std::int32_t h = 0;
@@ -67,24 +86,18 @@ std::int64_t java_hash(const std::string& s) {
     return h;
 }
 
-result<std::vector<event_record>> collect_events(sql::statement& s) {
-    std::vector<event_record> out;
-    for (;;) {
-        auto row = s.step();
-        if (!row) return row.error();
-        if (!*row) return out;
-        event_record e;
-        e.id = s.int64(0);
-        e.uuid = s.text(1);
-        e.title = s.text(2);
-        e.timestamp = s.int64(3);
-        e.uri = s.text(4);
-        e.object = s.text(5);
-        e.category = s.text(6);
-        e.tags = s.text(7);
-        e.seq = s.int64(8);
-        out.push_back(std::move(e));
-    }
+event_record read_event_row(const sql::statement& s) {
+    event_record e;
+    e.id = s.int64(0);
+    e.uuid = s.text(1);
+    e.title = s.text(2);
+    e.timestamp = s.int64(3);
+    e.uri = s.text(4);
+    e.object = s.text(5);
+    e.category = s.text(6);
+    e.tags = s.text(7);
+    e.seq = s.int64(8);
+    return e;
 }
 
 }  // namespace
@@ -227,22 +240,14 @@ result<std::vector<stored_resource>> find_resources(sql::connection& db, const r
     s->bind(1, q.representation).bind(2, q.type).bind(3, q.after_row).bind(4, q.updated_from).bind(5, q.updated_to);
     s->bind(6, static_cast<std::int64_t>(q.limit));
     for (std::size_t i = 0; i < q.uuids.size(); ++i) s->bind(static_cast<int>(7 + i), q.uuids[i]);
-    std::vector<stored_resource> out;
-    for (;;) {
-        auto row = s->step();
-        if (!row) return row.error();
-        if (!*row) return out;
-        out.push_back(read_resource_row(*s));
-    }
+    return collect_rows(*s, read_resource_row);
 }
 
 result<std::int64_t> count_resources(sql::connection& db, bool include_tombstones) {
     auto s = include_tombstones ? db.cached("SELECT count(*) FROM resources")
                                 : db.cached("SELECT count(*) FROM resources WHERE deleted = 0");
     if (!s) return s.error();
-    auto row = s->step();
-    if (!row) return row.error();
-    return s->int64(0);
+    return single_int64(*s);
 }
 
 result<std::vector<event_record>> events_after(sql::connection& db, const std::string& category, std::int64_t after_id,
@@ -255,7 +260,7 @@ result<std::vector<event_record>> events_after(sql::connection& db, const std::s
     if (!s) return s.error();
     s->bind(1, after_id).bind(3, static_cast<std::int64_t>(limit));
     if (!category.empty()) s->bind(2, category);
-    return collect_events(*s);
+    return collect_rows(*s, read_event_row);
 }
 
 result<std::vector<event_record>> events_by_seq(sql::connection& db, const std::string& category, std::int64_t first_seq,
@@ -264,16 +269,14 @@ result<std::vector<event_record>> events_by_seq(sql::connection& db, const std::
                        "WHERE category = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3");
     if (!s) return s.error();
     s->bind(1, category).bind(2, first_seq).bind(3, static_cast<std::int64_t>(limit));
-    return collect_events(*s);
+    return collect_rows(*s, read_event_row);
 }
 
 result<std::int64_t> category_event_count(sql::connection& db, const std::string& category) {
     auto s = db.cached("SELECT coalesce(max(seq), 0) FROM event_records WHERE category = ?1");
     if (!s) return s.error();
     s->bind(1, category);
-    auto row = s->step();
-    if (!row) return row.error();
-    return s->int64(0);
+    return single_int64(*s);
 }
 
 result<std::int64_t> count_events(sql::connection& db, const std::string& category) {
@@ -281,9 +284,7 @@ result<std::int64_t> count_events(sql::connection& db, const std::string& catego
                               : db.cached("SELECT count(*) FROM event_records WHERE category = ?1");
     if (!s) return s.error();
     if (!category.empty()) s->bind(1, category);
-    auto row = s->step();
-    if (!row) return row.error();
-    return s->int64(0);
+    return single_int64(*s);
 }
 
 // ---- markers -----------------------------------------------------------------------------------
@@ -396,24 +397,13 @@ result<failed_event> record_failure(sql::connection& db, const failed_event& f, 
     return out;
 }
 
-namespace {
-result<std::vector<failed_event>> collect_failures(result<sql::statement>& s) {
-    std::vector<failed_event> out;
-    for (;;) {
-        auto row = s->step();
-        if (!row) return row.error();
-        if (!*row) return out;
-        out.push_back(read_failure_row(*s));
-    }
-}
-}  // namespace
 
 result<std::vector<failed_event>> due_failures(sql::connection& db, millis now, std::size_t limit) {
     auto s = db.cached("SELECT " ES_FAILED_COLUMNS " FROM failed_events WHERE state = 'pending' AND next_retry_at <= ?1 "
                        "ORDER BY next_retry_at, id LIMIT ?2");
     if (!s) return s.error();
     s->bind(1, now).bind(2, static_cast<std::int64_t>(limit));
-    return collect_failures(s);
+    return collect_rows(*s, read_failure_row);
 }
 
 result<std::vector<failed_event>> list_failures(sql::connection& db, std::optional<failure_state> state,
@@ -423,15 +413,13 @@ result<std::vector<failed_event>> list_failures(sql::connection& db, std::option
     if (!s) return s.error();
     if (state) s->bind(1, state_name(*state));
     s->bind(2, after_id).bind(3, static_cast<std::int64_t>(limit));
-    return collect_failures(s);
+    return collect_rows(*s, read_failure_row);
 }
 
 result<std::int64_t> count_failures(sql::connection& db) {
     auto s = db.cached("SELECT count(*) FROM failed_events");
     if (!s) return s.error();
-    auto row = s->step();
-    if (!row) return row.error();
-    return s->int64(0);
+    return single_int64(*s);
 }
 
 error_code clear_failure(sql::connection& db, std::int64_t id) {
@@ -453,6 +441,27 @@ error_code retry_failure_now(sql::connection& db, std::int64_t id, millis now) {
 #undef ES_FAILED_COLUMNS
 
 // ---- audit --------------------------------------------------------------------------------------
+
+namespace {
+audit_entry read_audit_row(const sql::statement& s) {
+    audit_entry e;
+    e.id = s.int64(0);
+    e.at = s.int64(1);
+    e.direction = s.text(2);
+    e.category = s.text(3);
+    e.resource_type = s.text(4);
+    e.resource_uuid = s.text(5);
+    e.action = s.text(6);
+    e.status = s.text(7);
+    e.error = s.text(8);
+    e.origin = s.text(9);
+    e.peer = s.text(10);
+    e.transport = s.text(11);
+    e.duration_ms = s.int64(12);
+    e.payload = opt_blob(s, 13);
+    return e;
+}
+}  // namespace
 
 result<std::int64_t> append_audit(sql::connection& db, const audit_entry& e) {
     if (e.direction.empty() || e.status.empty()) return bad("audit");
@@ -477,28 +486,7 @@ result<std::vector<audit_entry>> list_audit(sql::connection& db, const audit_fil
     if (!s) return s.error();
     s->bind(1, f.direction).bind(2, f.category).bind(3, f.status).bind(4, f.resource_uuid).bind(5, f.since).bind(6, f.until);
     s->bind(7, f.before_id).bind(8, static_cast<std::int64_t>(f.limit));
-    std::vector<audit_entry> out;
-    for (;;) {
-        auto row = s->step();
-        if (!row) return row.error();
-        if (!*row) return out;
-        audit_entry e;
-        e.id = s->int64(0);
-        e.at = s->int64(1);
-        e.direction = s->text(2);
-        e.category = s->text(3);
-        e.resource_type = s->text(4);
-        e.resource_uuid = s->text(5);
-        e.action = s->text(6);
-        e.status = s->text(7);
-        e.error = s->text(8);
-        e.origin = s->text(9);
-        e.peer = s->text(10);
-        e.transport = s->text(11);
-        e.duration_ms = s->int64(12);
-        e.payload = opt_blob(*s, 13);
-        out.push_back(std::move(e));
-    }
+    return collect_rows(*s, read_audit_row);
 }
 
 // ---- conflicts ----------------------------------------------------------------------------------
@@ -556,13 +544,7 @@ result<std::vector<conflict_record>> list_conflicts(sql::connection& db, const s
     auto s = db.prepare(std::string(k_conflict_select) + "WHERE (?1 = '' OR status = ?1) AND id > ?2 ORDER BY id LIMIT ?3");
     if (!s) return s.error();
     s->bind(1, status).bind(2, after_id).bind(3, static_cast<std::int64_t>(limit));
-    std::vector<conflict_record> out;
-    for (;;) {
-        auto row = s->step();
-        if (!row) return row.error();
-        if (!*row) return out;
-        out.push_back(read_conflict_row(*s));
-    }
+    return collect_rows(*s, read_conflict_row);
 }
 
 result<conflict_record> get_conflict(sql::connection& db, std::int64_t id) {
@@ -625,22 +607,20 @@ result<pruned> prune(sql::connection& db, const retention_policy& p, millis now,
                       now - p.audit_max_age, out.audit_rows))
         return ec;
     // Beyond the row cap: the oldest go first.
+    std::int64_t rows = 0;
     {
         auto n = db.cached("SELECT count(*) FROM audit_log");
         if (!n) return n.error();
-        auto row = n->step();
-        if (!row) return row.error();
-        const std::int64_t excess = n->int64(0) - p.audit_max_rows;
-        if (excess > 0) {
-            std::int64_t dummy = 0;
-            const std::int64_t take = std::min(excess, batch);
-            auto s = db.cached("DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log ORDER BY id LIMIT ?1)");
-            if (!s) return s.error();
-            s->bind(1, take);
-            if (auto ec = s->run()) return ec;
-            dummy = db.changes();
-            out.audit_rows += dummy;
-        }
+        auto c = single_int64(*n);
+        if (!c) return c.error();
+        rows = *c;
+    }
+    if (const std::int64_t excess = rows - p.audit_max_rows; excess > 0) {
+        auto s = db.cached("DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log ORDER BY id LIMIT ?1)");
+        if (!s) return s.error();
+        s->bind(1, std::min(excess, batch));
+        if (auto ec = s->run()) return ec;
+        out.audit_rows += db.changes();
     }
     if (auto ec = run("DELETE FROM failed_event_retry_log WHERE id IN (SELECT id FROM failed_event_retry_log WHERE "
                       "failed_at < ?1 ORDER BY id LIMIT ?2)",

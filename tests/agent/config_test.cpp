@@ -29,13 +29,6 @@ std::vector<problem> at(const config::load_result& r, const std::string& path) {
     return out;
 }
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    REQUIRE(in);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 // Evaluates a reader path ("$.a.b[2].c", "$.a[\"odd key\"]") on a JSON value; nullptr if absent.
 const boost::json::value* lookup(const boost::json::value& root, const std::string& path) {
@@ -301,7 +294,7 @@ TEST_CASE("custom categories extend and override the built-ins", "[config]") {
 
 TEST_CASE("the example config is valid and documents every field", "[config]") {
     const std::string path = EDGESYNC_SOURCE_DIR "/agent/config/edgesync.example.jsonc";
-    const std::string text = read_file(path);
+    const std::string text = test::read_file(path);
     auto r = config::parse_config(text, EDGESYNC_SOURCE_DIR "/agent/config");
     INFO(dump(r));
     REQUIRE(r.config);

@@ -77,30 +77,9 @@ struct published_node {
     }
 };
 
-std::string body_of(const std::string& response) {
-    const auto at = response.find("\r\n\r\n");
-    REQUIRE(at != std::string::npos);
-    std::string raw = response.substr(at + 4);
-    if (response.find("Transfer-Encoding: chunked") == std::string::npos &&
-        response.find("transfer-encoding: chunked") == std::string::npos)
-        return raw;
-    std::string out;
-    for (std::size_t pos = 0;;) {
-        const auto eol = raw.find("\r\n", pos);
-        const std::size_t n = std::stoul(raw.substr(pos, eol - pos), nullptr, 16);
-        if (n == 0) break;
-        out += raw.substr(eol + 2, n);
-        pos = eol + 2 + n + 2;
-    }
-    return out;
-}
+std::string body_of(const std::string& response) { return test::parse_raw_response(response).body; }
 
-std::string header_of(const std::string& response, const std::string& name) {
-    const auto at = response.find("\r\n" + name + ": ");
-    if (at == std::string::npos) return {};
-    const auto start = at + 4 + name.size();
-    return response.substr(start, response.find("\r\n", start) - start);
-}
+std::string header_of(const std::string& response, const std::string& name) { return test::parse_raw_response(response).header(name); }
 
 }  // namespace
 

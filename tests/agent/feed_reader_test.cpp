@@ -4,6 +4,7 @@
 #include "agent/feed/atom_reader.hpp"
 #include "agent/feed/entry_content.hpp"
 #include "support/catch_net.hpp"
+#include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -15,19 +16,12 @@ using feed::errc;
 
 namespace {
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    REQUIRE(in);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 const std::string k_fixtures = EDGESYNC_SHARED_DIR "/fixtures/openmrs/atomfeed/";
 
 // The ```xml blocks of the protocol reference, in order.
 std::vector<std::string> reference_samples() {
-    const std::string doc = read_file(EDGESYNC_SHARED_DIR "/reference/atomfeed-protocol.md");
+    const std::string doc = test::read_file(EDGESYNC_SHARED_DIR "/reference/atomfeed-protocol.md");
     std::vector<std::string> out;
     for (std::size_t pos = 0; (pos = doc.find("```xml\n", pos)) != std::string::npos;) {
         pos += 7;
@@ -93,7 +87,7 @@ bool same_entries(const std::vector<feed::feed_entry>& a, const std::vector<feed
 }  // namespace
 
 TEST_CASE("the reader reads a real Bahmni patient feed page", "[agent][feed]") {
-    const std::string xml = read_file(k_fixtures + "patient-feed-page-32.extracted.xml");
+    const std::string xml = test::read_file(k_fixtures + "patient-feed-page-32.extracted.xml");
     auto p = feed::parse_page(xml);
     REQUIRE_FALSE(p.error);
     CHECK(p.header.title == "Patient AOP");
@@ -117,7 +111,7 @@ TEST_CASE("the reader reads a real Bahmni patient feed page", "[agent][feed]") {
 }
 
 TEST_CASE("the reader reads a real Bahmni encounter feed page", "[agent][feed]") {
-    const std::string xml = read_file(k_fixtures + "bahmni-encounter-feed-page-335.extracted.xml");
+    const std::string xml = test::read_file(k_fixtures + "bahmni-encounter-feed-page-335.extracted.xml");
     auto p = feed::parse_page(xml);
     REQUIRE_FALSE(p.error);
     CHECK(p.header.via == "https://13.232.58.186/openmrs/ws/atomfeed/encounter/335");
@@ -170,8 +164,8 @@ TEST_CASE("the reader reads the reconstructed samples of the protocol reference"
 }
 
 TEST_CASE("every feed fixture split at every byte offset yields the same entries", "[agent][feed]") {
-    std::vector<std::string> docs = {read_file(k_fixtures + "patient-feed-page-32.extracted.xml"),
-                                     read_file(k_fixtures + "bahmni-encounter-feed-page-335.extracted.xml")};
+    std::vector<std::string> docs = {test::read_file(k_fixtures + "patient-feed-page-32.extracted.xml"),
+                                     test::read_file(k_fixtures + "bahmni-encounter-feed-page-335.extracted.xml")};
     for (const auto& s : reference_samples())
         if (s.rfind("<?xml", 0) == 0) docs.push_back(s);
     for (const auto& doc : docs) {
@@ -197,7 +191,7 @@ TEST_CASE("every feed fixture split at every byte offset yields the same entries
 }
 
 TEST_CASE("entries are delivered as they complete, before the page ends", "[agent][feed]") {
-    const std::string xml = read_file(k_fixtures + "patient-feed-page-32.extracted.xml");
+    const std::string xml = test::read_file(k_fixtures + "patient-feed-page-32.extracted.xml");
     std::size_t seen = 0;
     feed::atom_reader r({}, [&](feed::feed_entry&&) { ++seen; });
     const auto first_end = xml.find("</entry>") + 8;
@@ -279,7 +273,7 @@ TEST_CASE("hostile or broken pages are refused by name, never half-read", "[agen
 }
 
 TEST_CASE("entry content: JSON link maps and single URLs, anything else refused", "[agent][feed]") {
-    const std::string fixture = read_file(k_fixtures + "entry-content-rest-fhir-links.extracted.json");
+    const std::string fixture = test::read_file(k_fixtures + "entry-content-rest-fhir-links.extracted.json");
     auto links = feed::parse_entry_content(std::string_view(fixture).substr(0, fixture.find_last_not_of("\r\n") + 1));
     REQUIRE(links);
     CHECK(links->named.at("rest") == "/ws/rest/v1/patient/ab6cba2e-8e03-41ec-a551-aab6e04b27f6?v=full");

@@ -63,15 +63,7 @@ struct fhir_node {
         port = server->local_endpoint().port();
     }
 
-    struct response {
-        int status = 0;
-        std::string head, body;
-        std::string header(const std::string& name) const {
-            const auto at = head.find("\r\n" + name + ": ");
-            if (at == std::string::npos) return {};
-            const auto start = at + 4 + name.size();
-            return head.substr(start, head.find("\r\n", start) - start);
-        }
+    struct response : test::raw_response {
         json::value json() const { return json::parse(body); }
     };
 
@@ -83,24 +75,7 @@ struct fhir_node {
             req += "Content-Type: application/fhir+json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
         req += "\r\n" + body;
         const std::string raw = test::run_until_done(ioc, test::raw_exchange(ioc, {asio::ip::make_address("127.0.0.1"), port}, req));
-        response r;
-        const auto end = raw.find("\r\n\r\n");
-        REQUIRE(end != std::string::npos);
-        r.head = raw.substr(0, end + 2);
-        r.status = std::stoi(raw.substr(9, 3));
-        std::string rest = raw.substr(end + 4);
-        if (r.head.find("Transfer-Encoding: chunked") != std::string::npos) {
-            for (std::size_t pos = 0;;) {
-                const auto eol = rest.find("\r\n", pos);
-                const std::size_t n = std::stoul(rest.substr(pos, eol - pos), nullptr, 16);
-                if (n == 0) break;
-                r.body += rest.substr(eol + 2, n);
-                pos = eol + 2 + n + 2;
-            }
-        } else {
-            r.body = rest;
-        }
-        return r;
+        return {test::parse_raw_response(raw)};
     }
 
     // Through the io_context (not use_future: GCC 12 at -O1 warns inside asio's promise handler
@@ -111,12 +86,6 @@ struct fhir_node {
     }
 };
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 // The resource without what the node owns (meta.versionId, meta.lastUpdated) and the id.
 json::value comparable(json::value v) {
@@ -148,7 +117,7 @@ TEST_CASE("every FHIR R4 fixture round-trips through PUT and GET as an equal JSO
     for (const auto& f : std::filesystem::directory_iterator(dir)) {
         if (f.path().extension() != ".json") continue;
         CAPTURE(f.path().filename().string());
-        const json::value fixture = json::parse(read_file(f.path().string()));
+        const json::value fixture = json::parse(test::read_file(f.path().string()));
         const std::string type(fixture.at("resourceType").as_string());
         const std::string id = fixture.as_object().contains("id") ? std::string(fixture.at("id").as_string())
                                                                    : "fixture-" + std::to_string(++n);

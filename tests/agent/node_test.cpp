@@ -24,11 +24,8 @@ namespace asio = boost::asio;
 namespace {
 
 std::vector<std::string> node_command(const std::string& config) {
-    std::vector<std::string> argv;
-    std::stringstream emu(EDGESYNC_TEST_EMULATOR);
-    for (std::string part; std::getline(emu, part, ' ');)
-        if (!part.empty()) argv.push_back(part);
-    argv.insert(argv.end(), {EDGESYNC_BINARY, "run", "-c", config});
+    auto argv = test::own_program(EDGESYNC_BINARY);
+    argv.insert(argv.end(), {"run", "-c", config});
     return argv;
 }
 

@@ -61,9 +61,8 @@ struct rest_node {
                           "\r\nConnection: close\r\nAuthorization: Bearer t\r\n";
         if (method == "POST") req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
         req += "\r\n" + body;
-        const std::string raw = test::run_until_done(ioc, test::raw_exchange(ioc, {asio::ip::make_address("127.0.0.1"), port}, req));
-        const auto end = raw.find("\r\n\r\n");
-        return {std::stoi(raw.substr(9, 3)), raw.substr(end + 4)};
+        auto r = test::parse_raw_response(test::run_until_done(ioc, test::raw_exchange(ioc, {asio::ip::make_address("127.0.0.1"), port}, req)));
+        return {r.status, r.body};
     }
     std::vector<store::event_record> events() {
         auto job = [](store::sql::connection& db) { return store::events_after(db, "", 0, 1000); };
@@ -71,12 +70,6 @@ struct rest_node {
     }
 };
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 void drop_links(json::value& v) {
     if (v.is_object()) {
@@ -116,7 +109,7 @@ TEST_CASE("every REST v1 fixture round-trips through POST and GET, links pointin
     for (const auto& f : std::filesystem::directory_iterator(dir)) {
         const std::string name = f.path().filename().string();
         if (f.path().extension() != ".json" || name.rfind("request-", 0) == 0) continue;
-        json::value fixture = json::parse(read_file(f.path().string()));
+        json::value fixture = json::parse(test::read_file(f.path().string()));
         if (!fixture.as_object().contains("uuid")) continue;  // a search result, not a resource
         CAPTURE(name);
         const std::string resource = resource_of(name);
@@ -142,19 +135,19 @@ TEST_CASE("every REST v1 fixture round-trips through POST and GET, links pointin
 TEST_CASE("create assigns a uuid, update merges, delete voids or retires, purge removes", "[agent][rest]") {
     rest_node node;
     const std::string dir = EDGESYNC_SHARED_DIR "/fixtures/openmrs/rest-v1/";
-    auto [cs, created] = node.call("POST", "/ws/rest/v1/patient", read_file(dir + "request-create-patient.json"));
+    auto [cs, created] = node.call("POST", "/ws/rest/v1/patient", test::read_file(dir + "request-create-patient.json"));
     REQUIRE(cs == 201);
     const std::string uuid(json::parse(created).at("uuid").as_string());
     CHECK(uuid.size() == 36);
-    auto [us, updated] = node.call("POST", "/ws/rest/v1/patient/" + uuid, read_file(dir + "request-update-patient.json"));
+    auto [us, updated] = node.call("POST", "/ws/rest/v1/patient/" + uuid, test::read_file(dir + "request-update-patient.json"));
     REQUIRE(us == 200);
     auto merged = json::parse(updated);
     CHECK(merged.as_object().contains("identifiers"));  // kept from the create
-    CHECK(merged.at("person") == json::parse(read_file(dir + "request-update-patient.json")).at("person"));  // replaced
+    CHECK(merged.at("person") == json::parse(test::read_file(dir + "request-update-patient.json")).at("person"));  // replaced
 
     CHECK(node.call("DELETE", "/ws/rest/v1/patient/" + uuid).first == 204);
     CHECK(json::parse(node.call("GET", "/ws/rest/v1/patient/" + uuid).second).at("voided") == true);
-    const std::string drug = read_file(dir + "drug-full-o3.json");
+    const std::string drug = test::read_file(dir + "drug-full-o3.json");
     const std::string drug_uuid(json::parse(drug).at("uuid").as_string());
     REQUIRE(node.call("POST", "/ws/rest/v1/drug", drug).first == 201);
     CHECK(node.call("DELETE", "/ws/rest/v1/drug/" + drug_uuid + "?reason=duplicate").first == 204);

@@ -9,6 +9,7 @@
 // an M MB page (default 50) in memory and times expat with no handlers, then our reader, over the
 // same buffer in 64 KiB slices (best of 5 each).
 #include "agent/feed/atom_reader.hpp"
+#include "tests/bench/proc_status.hpp"
 
 #include <expat.h>
 
@@ -23,15 +24,6 @@ using namespace edgesync;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
-
-long status_kib(const char* key) {
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    const std::size_t n = std::strlen(key);
-    while (std::getline(in, line))
-        if (line.compare(0, n, key) == 0) return std::atol(line.c_str() + n + 1);
-    return -1;
-}
 
 const char* k_head =
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\r\n"
@@ -75,7 +67,7 @@ int main(int argc, char** argv) {
     std::uint64_t seen = 0, bytes = 0;
     std::string chunk;
     chunk.reserve(80 * 1024);
-    const long idle_rss = status_kib("VmRSS:"), idle_hwm = status_kib("VmHWM:");
+    const long idle_rss = bench::proc_status_kib("VmRSS:"), idle_hwm = bench::proc_status_kib("VmHWM:");
     {
         feed::atom_reader r(limits, [&](feed::feed_entry&& e) { if (!e.id.empty()) ++seen; });
         chunk = k_head;
@@ -97,7 +89,7 @@ int main(int argc, char** argv) {
             return 1;
         }
     }
-    const long peak_hwm = status_kib("VmHWM:");
+    const long peak_hwm = bench::proc_status_kib("VmHWM:");
     std::printf("one page of %llu entries (%.1f MB) streamed: %llu entries read; VmRSS idle %ld KiB, VmHWM before %ld KiB, after %ld KiB (+%ld KiB)\n",
                 static_cast<unsigned long long>(entries), static_cast<double>(bytes) / 1e6, static_cast<unsigned long long>(seen),
                 idle_rss, idle_hwm, peak_hwm, peak_hwm - idle_hwm);

@@ -10,6 +10,7 @@
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
 #include "store/store.hpp"
+#include "tests/bench/proc_status.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -31,15 +32,6 @@ namespace http = boost::beast::http;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
-
-long status_kib(const char* key) {
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    const std::size_t n = std::strlen(key);
-    while (std::getline(in, line))
-        if (line.compare(0, n, key) == 0) return std::atol(line.c_str() + n + 1);
-    return -1;
-}
 
 std::string patient(std::uint64_t n) {
     std::string id = "bench-" + std::to_string(n);
@@ -142,7 +134,7 @@ int main(int argc, char** argv) {
             report(ph, std::chrono::duration<double>(clock_type::now() - t0).count());
             if (ph.failed) rc = 1;
         }
-        std::printf("peak RSS (server, store and clients together): %ld KiB\n", status_kib("VmHWM:"));
+        std::printf("peak RSS (server, store and clients together): %ld KiB\n", bench::proc_status_kib("VmHWM:"));
     }
     std::filesystem::remove_all(dir);
     return rc;

@@ -14,6 +14,7 @@
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
 #include "net/tls.hpp"
+#include "tests/bench/proc_status.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -33,14 +34,6 @@ namespace http = boost::beast::http;
 using boost::system::error_code;
 
 namespace {
-
-long peak_rss_kib() {
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
-    return -1;
-}
 
 int usage() {
     std::fputs("usage: net_bench serve [--tls CERT KEY] | get URL --requests N --concurrency C [--ca FILE] | stream URL [--ca FILE]\n", stderr);
@@ -99,7 +92,7 @@ int serve(const std::vector<std::string>& args) {
     asio::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](const error_code&, int) { asio::co_spawn(ioc, server.stop(std::chrono::seconds(1)), log::on_task_exit{"stop"}); });
     ioc.run();
-    std::printf("peak_rss_kib %ld\n", peak_rss_kib());
+    std::printf("peak_rss_kib %ld\n", bench::proc_status_kib("VmHWM:"));
     return 0;
 }
 
@@ -152,7 +145,7 @@ int get(const std::string& url, const std::vector<std::string>& args) {
     batch(requests);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("requests=%zu concurrency=%zu failed=%zu seconds=%.3f rps=%.0f peak_rss_kib=%ld\n", requests, concurrency, failed, secs,
-                static_cast<double>(requests) / secs, peak_rss_kib());
+                static_cast<double>(requests) / secs, bench::proc_status_kib("VmHWM:"));
     return failed ? 1 : 0;
 }
 
@@ -185,7 +178,7 @@ int stream(const std::string& url, const std::vector<std::string>& args) {
         return 1;
     }
     std::printf("bytes=%llu seconds=%.3f mib_per_s=%.1f peak_rss_kib=%ld\n", static_cast<unsigned long long>(bytes), secs,
-                static_cast<double>(bytes) / 1048576.0 / secs, peak_rss_kib());
+                static_cast<double>(bytes) / 1048576.0 / secs, bench::proc_status_kib("VmHWM:"));
     return 0;
 }
 

@@ -14,6 +14,7 @@
 // inside one job (SQLite alone). The database is left in DIR (default: a fresh folder in /tmp) and
 // removed at the end unless --keep.
 #include "store/store.hpp"
+#include "tests/bench/proc_status.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -34,15 +35,6 @@ namespace asio = boost::asio;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
-
-long status_kib(const char* key) {
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    const std::size_t n = std::strlen(key);
-    while (std::getline(in, line))
-        if (line.compare(0, n, key) == 0) return std::atol(line.c_str() + n + 1);
-    return -1;
-}
 
 std::uint64_t mix(std::uint64_t x) {  // splitmix64: scatters the uuids
     x += 0x9e3779b97f4a7c15ull;
@@ -188,8 +180,8 @@ int main(int argc, char** argv) {
         const double since = std::chrono::duration<double>(now - t_mark).count();
         const double all = std::chrono::duration<double>(now - t0).count();
         std::printf("%10llu %12.0f %12.0f %10ld %10ld %12ju %10ju\n", static_cast<unsigned long long>(n),
-                    static_cast<double>(n - done_at_mark) / since, static_cast<double>(n) / all, status_kib("VmRSS:"),
-                    status_kib("VmHWM:"), file_size(o.path), file_size(o.path + "-wal"));
+                    static_cast<double>(n - done_at_mark) / since, static_cast<double>(n) / all, bench::proc_status_kib("VmRSS:"),
+                    bench::proc_status_kib("VmHWM:"), file_size(o.path), file_size(o.path + "-wal"));
         std::fflush(stdout);
         t_mark = now;
         done_at_mark = n;
@@ -237,7 +229,7 @@ int main(int argc, char** argv) {
     const double jsecs = std::chrono::duration<double>(clock_type::now() - j0).count();
     std::printf("point reads inside one job: %.0f/s (%llu found)\n", static_cast<double>(reads) / jsecs,
                 static_cast<unsigned long long>(inside ? *inside : 0));
-    std::printf("final: rss_kib=%ld hwm_kib=%ld db_bytes=%ju (%.0f B/resource)\n", status_kib("VmRSS:"), status_kib("VmHWM:"),
+    std::printf("final: rss_kib=%ld hwm_kib=%ld db_bytes=%ju (%.0f B/resource)\n", bench::proc_status_kib("VmRSS:"), bench::proc_status_kib("VmHWM:"),
                 file_size(o.path), static_cast<double>(file_size(o.path)) / static_cast<double>(resources));
     opened->reset();
     if (own_dir && !keep) std::filesystem::remove_all(dir);

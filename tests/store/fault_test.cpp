@@ -29,18 +29,6 @@ using test::fault_vfs;
 
 namespace {
 
-constexpr const char* k_feed = "http://parent/ws/atomfeed/patient/recent";
-
-store::pulled_change unit(std::uint64_t n) {
-    store::pulled_change c;
-    c.write = test::sample_write(n, 0, 600);
-    c.write.origin_node = c.write.arrived_from = "parent";
-    c.event = test::sample_event(c.write.key);
-    c.peer = "parent";
-    c.feed_marker = {k_feed, "e" + std::to_string(n), "http://parent/ws/atomfeed/patient/1"};
-    return c;
-}
-
 // Submits units first..first+count-1 at once, as separate jobs (the writer may group them into
 // one transaction or split them over two). Returns how many were acknowledged and the first error.
 // Jobs commit in submission order, so the acknowledged ones are always the first `ok`.
@@ -48,7 +36,7 @@ std::pair<std::uint64_t, store::error_code> write_batch(store::store& s, std::ui
     std::vector<std::future<store::result<store::write_result>>> fs;
     for (std::uint64_t n = first; n < first + count; ++n)
         fs.push_back(s.write<store::write_result>(
-            [c = unit(n)](store::write_context& ctx) { return store::apply_pulled(ctx.db(), c, ctx.new_uuid(), ctx.now()); },
+            [c = test::sample_pulled(n, 600)](store::write_context& ctx) { return store::apply_pulled(ctx.db(), c, ctx.new_uuid(), ctx.now()); },
             asio::use_future));
     std::uint64_t ok = 0;
     store::error_code first_error;

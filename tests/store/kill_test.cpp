@@ -22,13 +22,9 @@ using namespace edgesync;
 
 namespace {
 
-// The writer, and the emulator that runs it in cross builds (space-separated, may be empty).
+// The writer (under the emulator in cross builds).
 std::vector<std::string> writer_command(const std::string& db, std::uint64_t units) {
-    std::vector<std::string> argv;
-    std::stringstream emu(EDGESYNC_TEST_EMULATOR);
-    for (std::string part; std::getline(emu, part, ' ');)
-        if (!part.empty()) argv.push_back(part);
-    argv.push_back(EDGESYNC_STORE_WRITER);
+    auto argv = test::own_program(EDGESYNC_STORE_WRITER);
     argv.push_back(db);
     argv.push_back(std::to_string(units));
     return argv;

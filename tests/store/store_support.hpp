@@ -59,6 +59,20 @@ inline store::event_spec sample_event(const store::resource_key& k) {
     return {"Patient", "{\"fhir\":\"/ws/fhir2/R4/Patient/" + k.uuid + "\"}", "", ""};
 }
 
+// The feed the sample pulled changes come from.
+inline constexpr const char* k_sample_feed = "http://parent/ws/atomfeed/patient/recent";
+
+// Sample resource n as pulled from "parent": resource, event and the marker naming entry "e<n>".
+inline store::pulled_change sample_pulled(std::uint64_t n, std::size_t size = 2048) {
+    store::pulled_change c;
+    c.write = sample_write(n, 0, size);
+    c.write.origin_node = c.write.arrived_from = "parent";
+    c.event = sample_event(c.write.key);
+    c.peer = "parent";
+    c.feed_marker = {k_sample_feed, "e" + std::to_string(n), "http://parent/ws/atomfeed/patient/1"};
+    return c;
+}
+
 // Runs a store job from a plain thread (tests, the writer process): the completion runs on a
 // private io_context's thread pool equivalent (use_future), the caller blocks until it is done.
 template <class T, class F>

@@ -24,21 +24,9 @@ using namespace edgesync;
 
 namespace {
 
-constexpr const char* k_feed = "http://parent/ws/atomfeed/patient/recent";
-
-store::pulled_change unit(std::uint64_t n) {
-    store::pulled_change c;
-    c.write = test::sample_write(n);
-    c.write.origin_node = c.write.arrived_from = "parent";
-    c.event = test::sample_event(c.write.key);
-    c.peer = "parent";
-    c.feed_marker = {k_feed, "e" + std::to_string(n), "http://parent/ws/atomfeed/patient/1"};
-    return c;
-}
-
 std::future<store::result<store::write_result>> submit(store::store& s, std::uint64_t n) {
     return s.write<store::write_result>(
-        [c = unit(n)](store::write_context& ctx) { return store::apply_pulled(ctx.db(), c, ctx.new_uuid(), ctx.now()); },
+        [c = test::sample_pulled(n)](store::write_context& ctx) { return store::apply_pulled(ctx.db(), c, ctx.new_uuid(), ctx.now()); },
         boost::asio::use_future);
 }
 
@@ -64,7 +52,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "open: %s: %s\n", s.error().message().c_str(), why.c_str());
         return 1;
     }
-    auto m = test::read_sync<std::optional<store::marker>>(**s, [](store::sql::connection& db) { return store::get_marker(db, k_feed); });
+    auto m = test::read_sync<std::optional<store::marker>>(**s, [](store::sql::connection& db) { return store::get_marker(db, test::k_sample_feed); });
     if (!m) return 1;
     std::uint64_t next = 1;
     if (*m) {

@@ -9,6 +9,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+#include <stdexcept>
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
@@ -211,5 +213,33 @@ connect_proxy::connect_proxy(asio::io_context& ioc, bool refuse) : state_(std::m
 }
 
 connect_proxy::~connect_proxy() { close_all(state_->acceptor, state_->sockets); }
+
+std::string raw_response::header(const std::string& name) const {
+    const auto at = head.find("\r\n" + name + ": ");
+    if (at == std::string::npos) return {};
+    const auto start = at + 4 + name.size();
+    return head.substr(start, head.find("\r\n", start) - start);
+}
+
+raw_response parse_raw_response(const std::string& raw) {
+    raw_response r;
+    const auto end = raw.find("\r\n\r\n");
+    if (raw.size() < 12 || end == std::string::npos) throw std::runtime_error("incomplete HTTP response: " + raw.substr(0, 200));
+    r.head = raw.substr(0, end + 2);
+    r.status = std::stoi(raw.substr(9, 3));
+    const std::string rest = raw.substr(end + 4);
+    if (r.header("Transfer-Encoding") != "chunked") {
+        r.body = rest;
+        return r;
+    }
+    for (std::size_t pos = 0;;) {
+        const auto eol = rest.find("\r\n", pos);
+        if (eol == std::string::npos) throw std::runtime_error("truncated chunked body");
+        const std::size_t n = std::stoul(rest.substr(pos, eol - pos), nullptr, 16);
+        if (n == 0) return r;
+        r.body += rest.substr(eol + 2, n);
+        pos = eol + 2 + n + 2;
+    }
+}
 
 }  // namespace edgesync::test

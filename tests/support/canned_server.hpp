@@ -75,6 +75,17 @@ private:
     std::shared_ptr<state> state_;
 };
 
+// A raw HTTP/1.1 response taken apart: the status, the head (status line and fields, ending in
+// CRLF) and the body with chunked framing removed.
+struct raw_response {
+    int status = 0;
+    std::string head, body;
+    // A field's value as sent ("" when absent); the name is matched as written.
+    std::string header(const std::string& name) const;
+};
+// Throws std::runtime_error when `raw` is not a complete response.
+raw_response parse_raw_response(const std::string& raw);
+
 // Connects, sends `bytes` as they are, and returns everything the peer sends until it closes.
 boost::asio::awaitable<std::string> raw_exchange(boost::asio::io_context& ioc, boost::asio::ip::tcp::endpoint ep, std::string bytes);
 

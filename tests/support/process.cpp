@@ -22,6 +22,15 @@ extern char** environ;
 
 namespace edgesync::test {
 
+std::vector<std::string> own_program(const std::string& path) {
+    std::vector<std::string> argv;
+    std::stringstream emu(EDGESYNC_TEST_EMULATOR);  // space-separated (tests/CMakeLists.txt)
+    for (std::string part; std::getline(emu, part, ' ');)
+        if (!part.empty()) argv.push_back(part);
+    argv.push_back(path);
+    return argv;
+}
+
 std::string find_program(const std::string& name) {
     if (name.find('/') != std::string::npos) return ::access(name.c_str(), X_OK) == 0 ? name : std::string();
     const char* path = std::getenv("PATH");

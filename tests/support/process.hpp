@@ -41,6 +41,10 @@ struct command_result {
 command_result run_command(const std::vector<std::string>& argv, const std::string& output_file,
                            std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
+// The command line that starts one of our own programs built for the target: the cross
+// emulator (qemu, from EDGESYNC_TEST_EMULATOR; nothing natively) followed by `path`.
+std::vector<std::string> own_program(const std::string& path);
+
 // Full path of a program on PATH, or empty.
 std::string find_program(const std::string& name);
 

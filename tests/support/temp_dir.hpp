@@ -22,4 +22,8 @@ private:
     std::string path_;
 };
 
+// The whole file, bytes as they are (fixtures, outputs). Throws std::runtime_error naming the file
+// when it cannot be read, which fails the test that asked.
+std::string read_file(const std::string& path);
+
 }  // namespace edgesync::test
