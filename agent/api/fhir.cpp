@@ -1,4 +1,5 @@
 #include "agent/api/fhir.hpp"
+#include "agent/api/bundle_reader.hpp"
 
 #include "agent/sync/fingerprint.hpp"
 #include "store/store.hpp"
@@ -489,23 +490,6 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
     // Bundle batch (each entry on its own) and transaction (all or nothing) at the base. GET, PUT,
     // POST and DELETE entries; each runs exactly as its own request would.
     auto bundle = [&st, info_of, check, p](net::request_context& ctx) -> asio::awaitable<net::reply> {
-        boost::system::error_code ec;
-        json::parse_options opts;
-        opts.max_depth = p.max_json_depth;
-        json::value v = json::parse(ctx.req.body(), ec, {}, opts);
-        if (ec) co_return outcome(http::status::bad_request, "structure", "malformed JSON: " + ec.message());
-        const auto* rt = v.is_object() ? v.as_object().if_contains("resourceType") : nullptr;
-        if (!rt || !rt->is_string() || rt->as_string() != "Bundle")
-            co_return outcome(http::status::bad_request, "invalid", "only a Bundle may be posted to the base");
-        const auto* bt = v.as_object().if_contains("type");
-        const std::string kind = bt && bt->is_string() ? std::string(bt->as_string()) : std::string();
-        if (kind != "batch" && kind != "transaction")
-            co_return outcome(http::status::bad_request, "invalid", "Bundle.type must be batch or transaction, not '" + kind + "'");
-        const bool all_or_nothing = kind == "transaction";
-        const auto* entries = v.as_object().if_contains("entry");
-        if (entries && !entries->is_array()) co_return outcome(http::status::bad_request, "structure", "Bundle.entry must be an array");
-        if (entries && entries->as_array().size() > 1000) co_return outcome(http::status::bad_request, "too-costly", "at most 1000 entries per Bundle");
-
         struct op {
             std::optional<problem> bad;
             std::optional<prepared> write;
@@ -513,17 +497,19 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
             std::string type, location_base;
         };
         std::vector<op> ops;
-        std::size_t index = 0;
-        for (const auto& e : entries ? entries->as_array() : json::array{}) {
+        // Each entry becomes an op as soon as the reader has it; only that entry is ever a JSON
+        // tree (the prepared writes keep their serialized bodies).
+        auto on_entry = [&](json::value entry, std::size_t index) -> boost::system::error_code {
+            const json::value& e = entry;
             op o;
-            const std::string where = "entry " + std::to_string(index++) + ": ";
+            const std::string where = "entry " + std::to_string(index) + ": ";
             const auto* req = e.is_object() ? e.as_object().if_contains("request") : nullptr;
             const auto* method = req && req->is_object() ? req->as_object().if_contains("method") : nullptr;
             const auto* url = req && req->is_object() ? req->as_object().if_contains("url") : nullptr;
             if (!method || !method->is_string() || !url || !url->is_string()) {
                 o.bad = problem{http::status::bad_request, "invalid", where + "request.method and request.url are required"};
                 ops.push_back(std::move(o));
-                continue;
+                return {};
             }
             std::string path(url->as_string());
             if (auto at = path.find(p.base + "/"); at != std::string::npos) path = path.substr(at + p.base.size() + 1);
@@ -534,7 +520,7 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
             if (auto refused = check(ctx, o.type, t)) {
                 o.bad = problem{refused->status, "invalid", where + std::string(json::parse(refused->body).at("issue").at(0).at("diagnostics").as_string())};
                 ops.push_back(std::move(o));
-                continue;
+                return {};
             }
             const std::string m(method->as_string());
             std::optional<std::int64_t> expected;
@@ -543,21 +529,21 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
                 if (!expected) {
                     o.bad = problem{http::status::bad_request, "invalid", where + "ifMatch must be a version ETag such as W/\"3\""};
                     ops.push_back(std::move(o));
-                    continue;
+                    return {};
                 }
             }
             preparation prep = problem{http::status::bad_request, "not-supported", where + "method " + m + " on " + path + " is not supported"};
             if (m == "GET" && !id.empty() && valid_id(id)) {
                 o.read = store::resource_key{"fhir", o.type, id};
                 ops.push_back(std::move(o));
-                continue;
+                return {};
             }
             const json::value* resource = e.as_object().if_contains("resource");
             if (resource && json::serialize(*resource).size() > p.max_resource_bytes) {
                 o.bad = problem{http::status::payload_too_large, "too-costly",
                                 where + "resource exceeds the limit of " + std::to_string(p.max_resource_bytes) + " bytes"};
                 ops.push_back(std::move(o));
-                continue;
+                return {};
             }
             if ((m == "PUT" && !id.empty()) || (m == "POST" && id.empty()))
                 prep = resource ? prepare_write(p, t, o.type, id, m == "PUT", *resource, expected)
@@ -571,7 +557,27 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
                 o.write = std::get<prepared>(std::move(prep));
             }
             ops.push_back(std::move(o));
-        }
+            return {};
+        };
+        bundle_limits limits;
+        limits.max_depth = p.max_json_depth;
+        limits.max_entries = 1000;
+        limits.max_entry_bytes = p.max_resource_bytes + 64 * 1024;  // the resource plus its request
+        bundle_reader reader(on_entry, limits);
+        boost::system::error_code ec = reader.write(ctx.req.body());
+        if (!ec) ec = reader.finish();
+        if (ec == bundle_errc::too_many_entries) co_return outcome(http::status::bad_request, "too-costly", "at most 1000 entries per Bundle");
+        if (ec == bundle_errc::entry_too_large)
+            co_return outcome(http::status::payload_too_large, "too-costly",
+                              "entry " + std::to_string(reader.entries()) + " exceeds the limit of " + std::to_string(p.max_resource_bytes) + " bytes");
+        if (ec == bundle_errc::bad_entry_array) co_return outcome(http::status::bad_request, "structure", "Bundle.entry must be an array of objects");
+        if (ec == bundle_errc::not_a_bundle || ec == bundle_errc::not_an_object)
+            co_return outcome(http::status::bad_request, "invalid", "only a Bundle may be posted to the base");
+        if (ec) co_return outcome(http::status::bad_request, "structure", "malformed JSON: " + ec.message());
+        const std::string kind = reader.type();
+        if (kind != "batch" && kind != "transaction")
+            co_return outcome(http::status::bad_request, "invalid", "Bundle.type must be batch or transaction, not '" + kind + "'");
+        const bool all_or_nothing = kind == "transaction";
         if (all_or_nothing)
             for (const auto& o : ops)
                 if (o.bad) co_return outcome(o.bad->status, o.bad->code, "transaction not applied: " + o.bad->diagnostics);
