@@ -18,6 +18,8 @@
 // GCC 12 caveat (seen here as double frees under valgrind): a non-trivial temporary inside a
 // co_await operand — `co_await st.get({"fhir", "Patient", id})`, or a lambda that owns strings —
 // is copied bitwise into the coroutine frame. Name such arguments first and std::move them in.
+// Nor may both arms of a ?: be co_awaits (`x = c ? co_await a() : co_await b()` freed an invalid
+// pointer in the OpenMRS backend): use if/else.
 //
 // Thread-safety: every public member may be called from any thread. Job functions run on a
 // store thread and must not touch caller state without their own synchronisation; they get the

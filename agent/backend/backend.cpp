@@ -1,0 +1,36 @@
+#include "agent/backend/backend.hpp"
+
+#include "store/error.hpp"
+
+namespace edgesync::backend {
+namespace {
+
+class backend_category_impl final : public boost::system::error_category {
+public:
+    const char* name() const noexcept override { return "edgesync.backend"; }
+    std::string message(int ev) const override {
+        switch (static_cast<errc>(ev)) {
+        case errc::refused: return "the backend refused the record";
+        case errc::unauthorized: return "the backend refused the credentials";
+        case errc::unavailable: return "the backend is unavailable";
+        case errc::bad_response: return "the backend's answer is not what its API returns";
+        }
+        return "unknown backend error";
+    }
+};
+
+}  // namespace
+
+const boost::system::error_category& backend_category() noexcept {
+    static const backend_category_impl c;
+    return c;
+}
+
+bool is_record_failure(const boost::system::error_code& ec) noexcept {
+    // The store's own per-job refusals concern the record, not the store; a disk or queue
+    // problem concerns every record and stops the run.
+    return ec == errc::refused || ec == store::errc::bad_input || ec == store::errc::constraint ||
+           ec == store::errc::version_mismatch;
+}
+
+}  // namespace edgesync::backend

@@ -1,0 +1,288 @@
+#include "agent/backend/openmrs.hpp"
+
+#include "agent/api/fhir.hpp"
+#include "net/http_client.hpp"
+#include "store/store.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace edgesync::backend {
+namespace asio = boost::asio;
+namespace json = boost::json;
+namespace http = boost::beast::http;
+using boost::system::error_code;
+
+namespace {
+
+void strip_read_only(json::value& v) {
+    if (auto* o = v.if_object()) {
+        for (const char* k : {"links", "display", "auditInfo", "resourceVersion"}) o->erase(k);
+        for (auto& kv : *o) strip_read_only(kv.value());
+    } else if (auto* a = v.if_array()) {
+        for (auto& e : *a) strip_read_only(e);
+    }
+}
+
+// What the server said was wrong: an OperationOutcome's diagnostics, an OpenMRS REST error's
+// message, or the start of the body.
+std::string problem_of(const net::client_response& r) {
+    error_code pe;
+    json::value v = json::parse(r.body, pe);
+    if (!pe && v.is_object()) {
+        const auto& o = v.as_object();
+        if (const auto* issue = o.if_contains("issue"); issue && issue->is_array() && !issue->as_array().empty()) {
+            const auto* first = issue->as_array()[0].if_object();
+            if (const auto* d = first ? first->if_contains("diagnostics") : nullptr; d && d->is_string()) return std::string(d->as_string());
+        }
+        if (const auto* e = o.if_contains("error"); e && e->is_object())
+            if (const auto* m = e->as_object().if_contains("message"); m && m->is_string()) return std::string(m->as_string());
+    }
+    std::string head = r.body.substr(0, 200);
+    for (char& c : head)
+        if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+    return head;
+}
+
+error_code error_for_status(unsigned status) {
+    if (status == 401 || status == 403 || status == 407) return errc::unauthorized;
+    if (status >= 400 && status < 500 && status != 408 && status != 429) return errc::refused;
+    return errc::unavailable;
+}
+
+std::string strip_etag(std::string_view e) {
+    if (e.substr(0, 2) == "W/") e.remove_prefix(2);
+    if (e.size() >= 2 && e.front() == '"' && e.back() == '"') e = e.substr(1, e.size() - 2);
+    return std::string(e);
+}
+
+class openmrs_backend final : public local_backend {
+public:
+    openmrs_backend(net::http_client& client, store::store& st, openmrs_params p) : client_(client), st_(st), p_(std::move(p)) {
+        while (!p_.base_url.empty() && p_.base_url.back() == '/') p_.base_url.pop_back();
+    }
+
+    std::string_view kind() const noexcept override { return "openmrs"; }
+    std::string feed_key(const std::string& category) const override { return p_.base_url + "/ws/atomfeed/" + category + "/recent"; }
+
+    asio::awaitable<feed::run_status> read_feed(std::string category, feed::entry_processor process) override {
+        feed::run_params rp;
+        rp.feed_url = feed_key(category);
+        rp.authorization = p_.authorization;
+        rp.limits = p_.limits;
+        rp.policy = p_.on_marker_lost;
+        rp.direction = "push";
+        rp.category = category;
+        rp.peer = p_.peer;
+        co_return co_await feed::run_feed(client_, st_, std::move(rp), std::move(process));
+    }
+
+    asio::awaitable<get_result> get(resource_ref r) override {
+        get_result out;
+        const bool fhir = r.key.representation == "fhir";
+        net::client_request req;
+        req.url = url_of(r.key) + (fhir ? "" : "?v=full");
+        req.authorization = p_.authorization;
+        req.headers.set(http::field::accept, fhir ? "application/fhir+json" : "application/json");
+        auto resp = co_await client_.request(std::move(req));
+        if (!resp) {
+            out.ec = resp.error();
+            out.detail = "GET " + r.key.type + "/" + r.key.uuid + ": " + resp.error().message();
+            co_return out;
+        }
+        out.status = resp->status;
+        if (resp->status == 404) co_return out;  // missing
+        if (resp->status == 410) {
+            out.resource.state = presence::deleted;
+            co_return out;
+        }
+        if (resp->status != 200) {
+            out.ec = error_for_status(resp->status);
+            out.detail = "GET " + r.key.type + "/" + r.key.uuid + ": " + std::to_string(resp->status) + " " + problem_of(*resp);
+            co_return out;
+        }
+        error_code pe;
+        json::value v = json::parse(resp->body, pe);
+        if (pe || !v.is_object()) {
+            out.ec = errc::bad_response;
+            out.detail = "GET " + r.key.type + "/" + r.key.uuid + ": the answer is not a JSON object";
+            co_return out;
+        }
+        const auto& o = v.as_object();
+        out.resource.state = presence::present;
+        if (fhir) {
+            if (const auto* meta = o.if_contains("meta"); meta && meta->is_object()) {
+                if (const auto* vid = meta->as_object().if_contains("versionId"); vid && vid->is_string())
+                    out.resource.version = std::string(vid->as_string());
+                if (const auto* lu = meta->as_object().if_contains("lastUpdated"); lu && lu->is_string())
+                    out.resource.last_updated = parse_openmrs_time(lu->as_string()).value_or(0);
+            }
+        } else {
+            for (const char* flag : {"voided", "retired"})
+                if (const auto* f = o.if_contains(flag); f && f->is_bool() && f->as_bool()) out.resource.state = presence::deleted;
+            if (const auto* audit = o.if_contains("auditInfo"); audit && audit->is_object()) {
+                for (const char* field : {"dateCreated", "dateChanged"})
+                    if (const auto* d = audit->as_object().if_contains(field); d && d->is_string())
+                        if (auto t = parse_openmrs_time(d->as_string()); t && *t > out.resource.last_updated) out.resource.last_updated = *t;
+            }
+        }
+        if (out.resource.version.empty()) {
+            auto etag = resp->headers.find(http::field::etag);
+            if (etag != resp->headers.end()) out.resource.version = strip_etag(etag->value());
+        }
+        out.resource.body = std::move(resp->body);
+        co_return out;
+    }
+
+    asio::awaitable<apply_result> apply(change c) override {
+        // (Not a ?: of two co_awaits: GCC 12 miscompiles that.)
+        apply_result out;
+        if (c.remove) out = co_await remove(c);
+        else out = co_await upsert(c);
+        if (!out.ec && c.then_marker) {
+            auto job = [m = *c.then_marker](store::write_context& ctx) -> store::result<bool> {
+                if (auto e = store::set_marker(ctx.db(), m, ctx.now())) return store::result<bool>(boost::system::in_place_error, e);
+                return true;
+            };
+            auto moved = co_await st_.write<bool>(std::move(job));
+            if (!moved) {
+                out.ec = moved.error();
+                out.detail = "marker: " + moved.error().message();
+            }
+        }
+        co_return out;
+    }
+
+private:
+    std::string url_of(const store::resource_key& k) const {
+        return p_.base_url + (k.representation == "fhir" ? "/ws/fhir2/R4/" : "/ws/rest/v1/") + k.type + "/" + k.uuid;
+    }
+    std::string collection_of(const store::resource_key& k) const {
+        return p_.base_url + (k.representation == "fhir" ? "/ws/fhir2/R4/" : "/ws/rest/v1/") + k.type;
+    }
+
+    // One request; the failure (transport or status) filled into `out`, or the response.
+    asio::awaitable<std::optional<net::client_response>> send(http::verb method, std::string url, std::string body, bool fhir,
+                                                              const std::string& what, apply_result& out) {
+        net::client_request req;
+        req.method = method;
+        req.url = std::move(url);
+        req.authorization = p_.authorization;
+        req.headers.set(http::field::accept, fhir ? "application/fhir+json" : "application/json");
+        if (!body.empty()) req.headers.set(http::field::content_type, fhir ? "application/fhir+json" : "application/json");
+        req.body = std::move(body);
+        auto resp = co_await client_.request(std::move(req));
+        if (!resp) {
+            out.ec = resp.error();
+            out.detail = what + ": " + resp.error().message();
+            co_return std::nullopt;
+        }
+        out.status = resp->status;
+        co_return std::move(*resp);
+    }
+    void refuse(apply_result& out, const std::string& what, const net::client_response& r) {
+        out.ec = error_for_status(r.status);
+        out.detail = what + ": " + std::to_string(r.status) + " " + problem_of(r);
+    }
+
+    asio::awaitable<apply_result> upsert(const change& c) {
+        apply_result out;
+        const bool fhir = c.ref.key.representation == "fhir";
+        const std::string what = (fhir ? "PUT " : "POST ") + c.ref.key.type + "/" + c.ref.key.uuid;
+        std::string update_body, create_body;
+        if (fhir) {
+            error_code pe;
+            json::value v = json::parse(c.body, pe);
+            if (pe || !v.is_object()) {
+                out.ec = errc::refused;
+                out.detail = what + ": the body is not a JSON object";
+                co_return out;
+            }
+            v.as_object()["id"] = c.ref.key.uuid;
+            update_body = create_body = json::serialize(v);
+        } else {
+            auto u = rest_write_body(c.body, true);
+            auto cr = rest_write_body(c.body, false);
+            if (!u || !cr) {
+                out.ec = errc::refused;
+                out.detail = what + ": the body is not a JSON object";
+                co_return out;
+            }
+            update_body = std::move(*u);
+            json::value v = json::parse(*cr);
+            v.as_object()["uuid"] = c.ref.key.uuid;
+            create_body = json::serialize(v);
+        }
+        const http::verb update_verb = fhir ? http::verb::put : http::verb::post;
+        auto resp = co_await send(update_verb, url_of(c.ref.key), std::move(update_body), fhir, what, out);
+        if (!resp) co_return out;
+        if (resp->status == 200 || resp->status == 201) {
+            out.outcome = resp->status == 201 ? store::write_outcome::created : store::write_outcome::updated;
+            co_return out;
+        }
+        if (resp->status != 404) {
+            refuse(out, what, *resp);
+            co_return out;
+        }
+        // Not there yet: create it, keeping the source's uuid.
+        const std::string create_what = "POST " + c.ref.key.type + " (create " + c.ref.key.uuid + ")";
+        resp = co_await send(http::verb::post, collection_of(c.ref.key), std::move(create_body), fhir, create_what, out);
+        if (!resp) co_return out;
+        if (resp->status == 200 || resp->status == 201) {
+            out.outcome = store::write_outcome::created;
+            co_return out;
+        }
+        refuse(out, create_what, *resp);
+        co_return out;
+    }
+
+    asio::awaitable<apply_result> remove(const change& c) {
+        apply_result out;
+        const bool fhir = c.ref.key.representation == "fhir";
+        const std::string what = "DELETE " + c.ref.key.type + "/" + c.ref.key.uuid;
+        std::string url = url_of(c.ref.key) + (!fhir && c.purge ? "?purge=true" : "");
+        auto resp = co_await send(http::verb::delete_, std::move(url), {}, fhir, what, out);
+        if (!resp) co_return out;
+        if (resp->status == 200 || resp->status == 204) {
+            out.outcome = store::write_outcome::deleted;
+        } else if (resp->status == 404 || resp->status == 410) {
+            out.outcome = store::write_outcome::unchanged;  // already gone
+        } else {
+            refuse(out, what, *resp);
+        }
+        co_return out;
+    }
+
+    net::http_client& client_;
+    store::store& st_;
+    openmrs_params p_;
+};
+
+}  // namespace
+
+std::unique_ptr<local_backend> make_openmrs_backend(net::http_client& client, store::store& st, openmrs_params p) {
+    return std::make_unique<openmrs_backend>(client, st, std::move(p));
+}
+
+std::optional<store::millis> parse_openmrs_time(std::string_view s) {
+    std::string t(s);
+    // "+0530" -> "+05:30": the FHIR parser wants the colon.
+    if (t.size() > 5) {
+        const std::size_t at = t.size() - 5;
+        if ((t[at] == '+' || t[at] == '-') && t.find('T') != std::string::npos && t.find(':', at) == std::string::npos) t.insert(at + 3, ":");
+    }
+    auto range = api::parse_fhir_date_range(t);
+    if (!range || t.find('T') == std::string::npos) return std::nullopt;
+    return range->first;
+}
+
+std::optional<std::string> rest_write_body(std::string_view text, bool for_update) {
+    error_code pe;
+    json::value v = json::parse(text, pe);
+    if (pe || !v.is_object()) return std::nullopt;
+    strip_read_only(v);
+    if (for_update) v.as_object().erase("uuid");
+    return json::serialize(v);
+}
+
+}  // namespace edgesync::backend
