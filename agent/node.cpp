@@ -1,6 +1,9 @@
 #include "agent/node.hpp"
 
 #include "agent/api/fhir.hpp"
+#include "agent/backend/embedded.hpp"
+#include "agent/backend/openmrs.hpp"
+#include "agent/sync/replicator.hpp"
 #include "agent/api/rest.hpp"
 #include "agent/common/log.hpp"
 #include "agent/feed/publisher.hpp"
@@ -23,6 +26,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <random>
 
 namespace edgesync {
 namespace asio = boost::asio;
@@ -76,6 +80,63 @@ asio::awaitable<void> retention_loop(store::store& st, store::retention_policy p
         co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return;  // cancelled: the node is stopping
     }
+}
+
+// The sync schedule of one direction: a run, then a wait of interval * (1 ± jitter); after a run
+// that a network or backend error stopped, an exponential backoff (with the same jitter) instead,
+// reset by the next clean run. Cancelled when the node stops (between runs or inside one: every
+// network wait has its deadline, and the marker only ever moves with committed data).
+asio::awaitable<void> sync_loop(backend::local_backend& source, backend::local_backend& target, store::store& st,
+                                sync::replicate_params p, config::direction_params d) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    std::mt19937_64 rng{std::random_device{}()};
+    std::chrono::milliseconds backoff = std::chrono::duration_cast<std::chrono::milliseconds>(d.backoff_initial);
+    for (;;) {
+        const auto t0 = std::chrono::steady_clock::now();
+        auto r = co_await sync::replicate(source, target, st, p);
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+        using cr = sync::category_result;
+        log::info("sync_run", {{"direction", p.direction}, {"entries", r.total(&cr::entries)}, {"written", r.total(&cr::written)},
+                               {"agreed", r.total(&cr::agreed)}, {"kept", r.total(&cr::kept)}, {"failed", r.total(&cr::failed)},
+                               {"conflicts", r.total(&cr::conflicts)}, {"ms", ms},
+                               {"error", r.error ? r.error.message() : std::string()}});
+        std::chrono::milliseconds wait = std::chrono::duration_cast<std::chrono::milliseconds>(d.interval);
+        if (r.error) {
+            wait = backoff;
+            backoff = std::min(backoff * 2, std::chrono::duration_cast<std::chrono::milliseconds>(d.backoff_max));
+        } else {
+            backoff = std::chrono::duration_cast<std::chrono::milliseconds>(d.backoff_initial);
+        }
+        const double factor = std::uniform_real_distribution<double>(1.0 - d.jitter, 1.0 + d.jitter)(rng);
+        timer.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(wait.count()) * factor)));
+        boost::system::error_code ec;
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return;  // cancelled: the node is stopping
+    }
+}
+
+sync::replicate_params direction_params_of(const config::node_config& cfg, const config::direction_params& d, const char* direction) {
+    sync::replicate_params p;
+    p.direction = direction;
+    p.peer = "parent";
+    p.node_id = cfg.instance_id;
+    for (const auto& c : d.categories) {
+        auto client = d.clients.find(c);
+        auto def = cfg.categories.find(c);
+        p.categories.push_back({c, client != d.clients.end() ? client->second : def != cfg.categories.end() ? def->second.client : "fhir"});
+    }
+    p.policy = cfg.conflicts;
+    p.continue_on_failure = cfg.retry.continue_on_failure;
+    p.retry = agent::retry_policy(cfg);
+    p.audit_success = cfg.audit.success;
+    p.audit_failure = cfg.audit.failure;
+    return p;
+}
+
+std::map<std::string, backend::category_links> category_links_of(const config::node_config& cfg) {
+    std::map<std::string, backend::category_links> out;
+    for (const auto& [name, def] : cfg.categories) out[name] = {def.fhir_type, def.rest_resource};
+    return out;
 }
 
 }  // namespace
@@ -181,10 +242,63 @@ int run_node(const config::node_config& cfg) {
     asio::co_spawn(ioc, retention_loop(st, agent::retention_policy(cfg)),
                    asio::bind_cancellation_slot(stop_retention.slot(), log::on_task_exit{"retention"}));
 
+    // The local side, and the parent seen through the same interface (an edgesync node or an
+    // OpenMRS server: both speak atomfeed, FHIR2 and REST v1).
+    feed::reader_limits reader_limits;
+    reader_limits.max_depth = cfg.limits.max_xml_depth;
+    reader_limits.max_text_bytes = cfg.limits.max_xml_text_bytes;
+    reader_limits.max_entries = cfg.limits.max_feed_entries;
+    const auto feed_policy = cfg.feeds.on_marker_lost == config::marker_lost_policy::pause ? feed::on_marker_lost::pause : feed::on_marker_lost::restart;
+    std::unique_ptr<net::http_client> local_client;
+    std::unique_ptr<backend::local_backend> local;
+    if (cfg.local.backend == config::backend_kind::openmrs) {
+        net::client_params lp;
+        lp.use_env_proxy = false;  // localhost
+        local_client = std::make_unique<net::http_client>(ioc.get_executor(), lp);
+        backend::openmrs_params op;
+        op.base_url = cfg.local.openmrs_url;
+        op.authorization = net::basic_authorization(cfg.local.openmrs_username, cfg.local.openmrs_password.reveal());
+        op.categories = category_links_of(cfg);
+        op.limits = reader_limits;
+        op.on_marker_lost = feed_policy;
+        local = backend::make_openmrs_backend(*local_client, st, op);
+    } else {
+        backend::embedded_params emb;
+        emb.categories = category_links_of(cfg);
+        local = backend::make_embedded_backend(st, emb);
+    }
+    std::optional<agent::parent_link> parent_link;
+    std::unique_ptr<backend::local_backend> parent;
+    asio::cancellation_signal stop_pull, stop_push;
+    if (cfg.has_parent()) {
+        auto link = agent::make_parent_link(ioc.get_executor(), cfg, why);
+        if (!link) {
+            log::error("parent_unusable", {{"error", link.error().message()}, {"reason", why}});
+            return 1;
+        }
+        parent_link = std::move(*link);
+        backend::openmrs_params pp;
+        pp.base_url = cfg.parent.url;
+        pp.authorization = parent_link->authorization;
+        pp.categories = category_links_of(cfg);
+        pp.limits = reader_limits;
+        pp.on_marker_lost = feed_policy;
+        pp.peer = "parent";
+        parent = backend::make_openmrs_backend(*parent_link->client, st, pp);
+        if (cfg.pull.enabled)
+            asio::co_spawn(ioc, sync_loop(*parent, *local, st, direction_params_of(cfg, cfg.pull, "pull"), cfg.pull),
+                           asio::bind_cancellation_slot(stop_pull.slot(), log::on_task_exit{"pull"}));
+        if (cfg.push.enabled)
+            asio::co_spawn(ioc, sync_loop(*local, *parent, st, direction_params_of(cfg, cfg.push, "push"), cfg.push),
+                           asio::bind_cancellation_slot(stop_push.slot(), log::on_task_exit{"push"}));
+    }
+
     signals.async_wait([&](const boost::system::error_code& sig_ec, int sig) {
         if (sig_ec) return;
         log::info("stopping", {{"signal", sig}});
         stop_retention.emit(asio::cancellation_type::terminal);
+        stop_pull.emit(asio::cancellation_type::terminal);
+        stop_push.emit(asio::cancellation_type::terminal);
         asio::co_spawn(ioc, server.stop(cfg.server.shutdown_grace), log::on_task_exit{"http_stop"});
     });
     ioc.run();

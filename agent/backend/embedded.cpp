@@ -109,6 +109,9 @@ public:
         out.resource.body = s.body;
         out.resource.version = std::to_string(s.version);
         out.resource.last_updated = s.last_updated;
+        out.resource.origin_node = s.origin_node;
+        out.resource.arrived_from = s.arrived_from;
+        out.resource.fingerprint = s.deleted ? "deleted" : s.fingerprint;
         co_return out;
     }
 

@@ -1,0 +1,297 @@
+#include "agent/sync/replicator.hpp"
+
+#include "agent/common/log.hpp"
+#include "agent/feed/entry_content.hpp"
+#include "agent/sync/fingerprint.hpp"
+#include "store/store.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <chrono>
+#include <random>
+
+namespace edgesync::sync {
+namespace asio = boost::asio;
+namespace json = boost::json;
+using boost::system::error_code;
+
+const char* to_string(decision d) noexcept {
+    switch (d) {
+    case decision::apply: return "apply";
+    case decision::agree: return "agree";
+    case decision::keep_target: return "keep_target";
+    case decision::park: return "park";
+    }
+    return "?";
+}
+
+decision decide(const three_way& s, config::conflict_policy policy, bool source_is_parent) noexcept {
+    if (!s.target) return s.source == "deleted" ? decision::agree : decision::apply;
+    if (*s.target == s.source) return decision::agree;
+    if (s.base && *s.base == s.source) return decision::keep_target;  // only the target changed
+    if (s.base && *s.base == *s.target) return decision::apply;       // only the source changed
+    switch (policy) {
+    case config::conflict_policy::parent_wins: return source_is_parent ? decision::apply : decision::keep_target;
+    case config::conflict_policy::child_wins: return source_is_parent ? decision::keep_target : decision::apply;
+    case config::conflict_policy::newest_wins:
+        if (s.source_time != s.target_time && s.source_time && s.target_time)
+            return s.source_time > s.target_time ? decision::apply : decision::keep_target;
+        return source_is_parent ? decision::apply : decision::keep_target;
+    case config::conflict_policy::manual: return decision::park;
+    }
+    return decision::park;
+}
+
+std::optional<store::resource_key> key_from_link(std::string_view link) {
+    link = link.substr(0, link.find_first_of("?#"));
+    for (auto [marker, rep] : {std::pair<std::string_view, const char*>{"/ws/fhir2/R4/", "fhir"}, {"/ws/rest/v1/", "rest"}}) {
+        const auto at = link.find(marker);
+        if (at == std::string_view::npos) continue;
+        std::string_view rest = link.substr(at + marker.size());
+        const auto slash = rest.find('/');
+        if (slash == std::string_view::npos || slash == 0) return std::nullopt;
+        std::string_view type = rest.substr(0, slash), id = rest.substr(slash + 1);
+        if (id.empty() || id.find('/') != std::string_view::npos) return std::nullopt;
+        return store::resource_key{rep, std::string(type), std::string(id)};
+    }
+    return std::nullopt;
+}
+
+std::size_t replicate_result::total(std::size_t category_result::*field) const {
+    std::size_t n = 0;
+    for (const auto& c : categories) n += c.*field;
+    return n;
+}
+
+namespace {
+
+std::string fingerprint_of(const backend::local_resource& r) {
+    if (r.state != backend::presence::present) return "deleted";
+    if (!r.fingerprint.empty()) return r.fingerprint;
+    error_code ec;
+    json::value v = json::parse(r.body, ec);
+    return ec ? std::string("unparsable") : fingerprint(v);
+}
+
+// One category's run: the state each entry's coroutine needs. Lives in replicate()'s frame for the
+// whole feed run.
+struct category_run {
+    backend::local_backend& source;
+    backend::local_backend& target;
+    store::store& st;
+    const replicate_params& p;
+    const route& r;
+    category_result& out;
+    std::mt19937_64 rng{std::random_device{}()};
+    bool pull() const { return p.direction == "pull"; }
+
+    store::audit_entry audit_of(const store::resource_key& key, std::string_view action, const char* status, const std::string& error,
+                                const std::string& origin, std::chrono::steady_clock::time_point t0) const {
+        store::audit_entry a;
+        a.direction = p.direction;
+        a.category = r.category;
+        a.resource_type = key.type;
+        a.resource_uuid = key.uuid;
+        a.action = std::string(action);
+        a.status = status;
+        a.error = error;
+        a.origin = origin;
+        a.peer = p.peer;
+        a.transport = key.representation;
+        a.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+        return a;
+    }
+
+    // Commits the marker, plus what goes with it: a failure into the retry queue, a conflict, an
+    // agreed fingerprint, an audit row. One transaction.
+    struct commit {
+        std::optional<store::failed_event> failure;
+        std::optional<store::conflict_record> conflict;
+        std::optional<std::pair<store::resource_key, std::string>> agreed;  // key, fingerprint
+        std::optional<store::audit_entry> audit;
+        bool move_marker = true;
+    };
+    asio::awaitable<error_code> commit_with_marker(commit c, const store::marker& next) {
+        const double jitter = std::uniform_real_distribution<double>(0.5, 1.5)(rng);
+        auto job = [c = std::move(c), next, peer = p.peer, retry = p.retry, jitter](store::write_context& ctx) -> store::result<bool> {
+            using R = store::result<bool>;
+            if (c.failure)
+                if (auto f = store::record_failure(ctx.db(), *c.failure, retry, jitter, ctx.now()); !f) return R(boost::system::in_place_error, f.error());
+            if (c.conflict)
+                if (auto k = store::open_conflict(ctx.db(), *c.conflict); !k) return R(boost::system::in_place_error, k.error());
+            if (c.agreed)
+                if (auto e = store::set_synced_fingerprint(ctx.db(), peer, c.agreed->first, c.agreed->second, ctx.now());
+                    e && e != store::errc::not_found)  // the target side is not this store (OpenMRS backend)
+                    return R(boost::system::in_place_error, e);
+            if (c.audit) {
+                store::audit_entry a = *c.audit;
+                a.at = ctx.now();
+                if (auto e = store::append_audit(ctx.db(), a); !e) return R(boost::system::in_place_error, e.error());
+            }
+            if (c.move_marker)
+                if (auto e = store::set_marker(ctx.db(), next, ctx.now())) return R(boost::system::in_place_error, e);
+            return true;
+        };
+        auto done = co_await st.write<bool>(std::move(job));
+        co_return done ? error_code() : done.error();
+    }
+
+    // A per-record failure: queued (and the marker moves on, unless continue_on_failure is off,
+    // in which case the run stops here after recording it).
+    asio::awaitable<error_code> fail(const feed::feed_entry& e, const store::marker& next, const store::resource_key& key,
+                                     const std::string& why, std::chrono::steady_clock::time_point t0) {
+        commit c;
+        store::failed_event f;
+        f.direction = p.direction;
+        f.feed_uri = next.feed_uri;
+        f.event_id = e.id;
+        f.event_content = e.content;
+        f.title = e.title;
+        f.tags = std::string(feed::entry_action(e));
+        f.category = r.category;
+        f.error_message = why;
+        c.failure = std::move(f);
+        if (p.audit_failure) c.audit = audit_of(key, feed::entry_action(e), "failure", why, "", t0);
+        c.move_marker = p.continue_on_failure;
+        ++out.failed;
+        log::warn("sync_record_failed", {{"direction", p.direction}, {"category", r.category}, {"entry", e.id}, {"error", why}});
+        auto ec = co_await commit_with_marker(std::move(c), next);
+        if (!ec && !p.continue_on_failure) co_return make_error_code(boost::system::errc::operation_canceled);
+        co_return ec;
+    }
+
+    asio::awaitable<error_code> process(const feed::feed_entry& e, const store::marker& next) {
+        const auto t0 = std::chrono::steady_clock::now();
+        ++out.entries;
+        store::resource_key key;
+        auto links = feed::parse_entry_content(e.content);
+        if (!links) {
+            const std::string why = "entry content not understood: " + links.error().message();
+            co_return co_await fail(e, next, key, why, t0);
+        }
+        std::string_view link = links->link_for(r.client);
+        if (link.empty()) link = links->link_for(r.client == "fhir" ? "rest" : "fhir");
+        auto k = key_from_link(link);
+        if (!k) {
+            const std::string why = "entry link '" + std::string(link) + "' names no FHIR or REST resource";
+            co_return co_await fail(e, next, key, why, t0);
+        }
+        key = *k;
+        const backend::resource_ref ref{r.category, key};
+
+        auto src = co_await source.get(ref);
+        if (src.ec) {
+            if (backend::is_record_failure(src.ec)) co_return co_await fail(e, next, key, src.detail, t0);
+            co_return src.ec;
+        }
+        // Echo suppression: what came from the peer does not go back to it.
+        if (!pull() && !src.resource.arrived_from.empty() && src.resource.arrived_from == p.peer) {
+            ++out.kept;
+            co_return feed::entry_skipped();
+        }
+        auto tgt = co_await target.get(ref);
+        if (tgt.ec) {
+            if (backend::is_record_failure(tgt.ec)) co_return co_await fail(e, next, key, tgt.detail, t0);
+            co_return tgt.ec;
+        }
+        // The agreed fingerprint lives with this node's copy (the target on pull, the source on push).
+        auto base_job = [peer = p.peer, key](store::sql::connection& db) { return store::get_synced_fingerprint(db, peer, key); };
+        auto base = co_await st.read<std::optional<std::string>>(std::move(base_job));
+        if (!base) co_return base.error();
+
+        three_way s;
+        s.source = fingerprint_of(src.resource);
+        if (tgt.resource.state != backend::presence::missing) s.target = fingerprint_of(tgt.resource);
+        s.base = *base;
+        s.source_time = src.resource.last_updated;
+        s.target_time = tgt.resource.last_updated;
+        const decision d = decide(s, p.policy, pull());
+        const std::string origin = src.resource.origin_node.empty() ? (pull() ? p.peer : p.node_id) : src.resource.origin_node;
+
+        commit c;
+        c.agreed = std::make_pair(key, s.source);
+        switch (d) {
+        case decision::apply: {
+            backend::change ch;
+            ch.ref = ref;
+            ch.remove = src.resource.state != backend::presence::present;
+            ch.body = src.resource.body;
+            const std::string action(feed::entry_action(e));
+            ch.action = action;
+            ch.origin_node = origin;
+            ch.arrived_from = pull() ? p.peer : "";
+            ch.fingerprint = s.source;
+            const bool atomic = target.kind() == "embedded";
+            if (atomic) ch.then_marker = next;
+            auto res = co_await target.apply(std::move(ch));
+            if (res.ec) {
+                if (backend::is_record_failure(res.ec)) co_return co_await fail(e, next, key, res.detail, t0);
+                co_return res.ec;
+            }
+            ++out.written;
+            if (atomic) {
+                // The change, its fingerprint and the marker are committed; the audit row follows.
+                c.agreed.reset();
+                c.move_marker = false;
+            }
+            if (p.audit_success) c.audit = audit_of(key, action.empty() ? store::to_string(res.outcome) : action, "success", "", origin, t0);
+            break;
+        }
+        case decision::agree:
+            ++out.agreed;
+            break;
+        case decision::keep_target:
+            ++out.kept;
+            c.agreed.reset();
+            if (p.audit_success) c.audit = audit_of(key, feed::entry_action(e), "skipped", "the target's version is newer", origin, t0);
+            break;
+        case decision::park: {
+            ++out.conflicts;
+            c.agreed.reset();
+            store::conflict_record cr;
+            cr.category = r.category;
+            cr.key = key;
+            cr.peer = p.peer;
+            // "local" is this node's copy: the target on pull, the source on push.
+            const auto& mine = pull() ? tgt.resource : src.resource;
+            const auto& theirs = pull() ? src.resource : tgt.resource;
+            cr.local_body = mine.body;
+            cr.local_fingerprint = pull() ? *s.target : s.source;
+            cr.remote_body = theirs.body;
+            cr.remote_fingerprint = pull() ? s.source : *s.target;
+            cr.policy = std::string(config::to_string(p.policy));
+            cr.status = "open";
+            c.conflict = std::move(cr);
+            c.audit = audit_of(key, feed::entry_action(e), "conflict", "changed on both sides", origin, t0);
+            log::warn("sync_conflict", {{"direction", p.direction}, {"category", r.category}, {"resource", key.type + "/" + key.uuid}});
+            break;
+        }
+        }
+        co_return co_await commit_with_marker(std::move(c), next);
+    }
+};
+
+}  // namespace
+
+asio::awaitable<replicate_result> replicate(backend::local_backend& source, backend::local_backend& target, store::store& st,
+                                            replicate_params p) {
+    replicate_result result;
+    for (const auto& r : p.categories) {
+        result.categories.push_back({});
+        category_result& out = result.categories.back();
+        out.category = r.category;
+        auto run = std::make_shared<category_run>(category_run{source, target, st, p, r, out});
+        feed::entry_processor process = [run](const feed::feed_entry& e, const store::marker& next) { return run->process(e, next); };
+        out.feed = co_await source.read_feed(r.category, std::move(process));
+        if (out.feed.error) {
+            result.error = out.feed.error;
+            result.detail = r.category + ": " + out.feed.detail;
+            log::warn("sync_run_stopped", {{"direction", p.direction}, {"category", r.category}, {"error", out.feed.error.message()},
+                                           {"detail", out.feed.detail}});
+            co_return result;  // the link or a side is down: later categories wait for the next run
+        }
+    }
+    co_return result;
+}
+
+}  // namespace edgesync::sync

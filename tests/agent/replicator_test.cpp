@@ -1,0 +1,63 @@
+// The replicator's decisions without I/O: three-way comparison against the last agreed
+// fingerprint, each conflict policy from both directions, and the entry links it understands.
+#include "agent/sync/replicator.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace edgesync;
+using sync::decision;
+using config::conflict_policy;
+
+TEST_CASE("decide: equal sides agree, one-sided changes win, first contact applies") {
+    for (auto policy : {conflict_policy::manual, conflict_policy::parent_wins, conflict_policy::child_wins, conflict_policy::newest_wins})
+        for (bool pull : {true, false}) {
+            CHECK(sync::decide({"A", std::nullopt, std::nullopt}, policy, pull) == decision::apply);      // target never had it
+            CHECK(sync::decide({"deleted", std::nullopt, std::nullopt}, policy, pull) == decision::agree);  // gone on both sides
+            CHECK(sync::decide({"A", "A", std::nullopt}, policy, pull) == decision::agree);
+            CHECK(sync::decide({"A", "A", "B"}, policy, pull) == decision::agree);
+            CHECK(sync::decide({"B", "A", "A"}, policy, pull) == decision::apply);        // only the source changed
+            CHECK(sync::decide({"A", "B", "A"}, policy, pull) == decision::keep_target);  // only the target changed
+            CHECK(sync::decide({"deleted", "A", "A"}, policy, pull) == decision::apply);  // a delete at the source
+        }
+}
+
+TEST_CASE("decide: both sides changed is a conflict, settled by the policy from either direction") {
+    const sync::three_way both{"B", "C", "A", 2000, 1000};  // the source is newer
+    CHECK(sync::decide(both, conflict_policy::manual, true) == decision::park);
+    CHECK(sync::decide(both, conflict_policy::manual, false) == decision::park);
+    CHECK(sync::decide(both, conflict_policy::parent_wins, true) == decision::apply);
+    CHECK(sync::decide(both, conflict_policy::parent_wins, false) == decision::keep_target);
+    CHECK(sync::decide(both, conflict_policy::child_wins, true) == decision::keep_target);
+    CHECK(sync::decide(both, conflict_policy::child_wins, false) == decision::apply);
+    CHECK(sync::decide(both, conflict_policy::newest_wins, true) == decision::apply);
+    CHECK(sync::decide(both, conflict_policy::newest_wins, false) == decision::apply);
+    const sync::three_way older{"B", "C", "A", 1000, 2000};
+    CHECK(sync::decide(older, conflict_policy::newest_wins, true) == decision::keep_target);
+    const sync::three_way unknown_times{"B", "C", "A", 0, 2000};  // the parent wins when a time is unknown
+    CHECK(sync::decide(unknown_times, conflict_policy::newest_wins, true) == decision::apply);
+    CHECK(sync::decide(unknown_times, conflict_policy::newest_wins, false) == decision::keep_target);
+    // Different content and no agreement yet: also a conflict.
+    CHECK(sync::decide({"B", "C", std::nullopt}, conflict_policy::manual, true) == decision::park);
+}
+
+TEST_CASE("entry links: FHIR and REST paths, with context paths, queries and absolute URLs; anything else refused") {
+    auto k = sync::key_from_link("/ws/fhir2/R4/Patient/ab6cba2e-8e03-41ec-a551-aab6e04b27f6");
+    REQUIRE(k);
+    CHECK(k->representation == "fhir");
+    CHECK(k->type == "Patient");
+    CHECK(k->uuid == "ab6cba2e-8e03-41ec-a551-aab6e04b27f6");
+    k = sync::key_from_link("/openmrs/ws/rest/v1/patient/e8aa08f6-86cd-42f9-8924-1b3ea021aeb4?v=full");
+    REQUIRE(k);
+    CHECK(k->representation == "rest");
+    CHECK(k->type == "patient");
+    CHECK(k->uuid == "e8aa08f6-86cd-42f9-8924-1b3ea021aeb4");
+    k = sync::key_from_link("https://district.example.org/openmrs/ws/fhir2/R4/Encounter/e1#x");
+    REQUIRE(k);
+    CHECK(k->uuid == "e1");
+    CHECK_FALSE(sync::key_from_link(""));
+    CHECK_FALSE(sync::key_from_link("/ws/fhir2/R4/Patient"));
+    CHECK_FALSE(sync::key_from_link("/ws/fhir2/R4/Patient/"));
+    CHECK_FALSE(sync::key_from_link("/ws/rest/v1/patient/p1/identifier/i1"));  // a sub-resource
+    CHECK_FALSE(sync::key_from_link("/openmrs/ws/rest/v1/bahmnicore/bahmniencounter/0f54/x?includeAll=true"));
+    CHECK_FALSE(sync::key_from_link("/something/else/entirely"));
+}

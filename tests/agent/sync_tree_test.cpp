@@ -1,0 +1,129 @@
+// Pull and push between real edgesync processes on loopback: a root and a leaf whose parent it
+// is. Resources created at either end reach the other, updates and deletes propagate both ways,
+// both stores end with the same canonical content, and further rounds transfer nothing and emit
+// no feed event (no echoes).
+#include "net/auth.hpp"
+#include "support/canned_server.hpp"
+#include "support/process.hpp"
+#include "support/run.hpp"
+#include "support/temp_dir.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <catch2/catch.hpp>
+#include <sqlite3.h>
+
+#include <map>
+#include <thread>
+
+using namespace edgesync;
+namespace asio = boost::asio;
+
+namespace {
+
+struct node_proc {
+    test::temp_dir tmp;
+    std::uint16_t port = test::free_loopback_port();
+    std::unique_ptr<test::child_process> proc;
+
+    // `parent_port` 0: a root.
+    node_proc(const std::string& id, std::uint16_t parent_port) {
+        std::string cfg = "{\"instance_id\": \"" + id + "\", \"data_dir\": \"data\",\n"
+                          "\"server\": {\"listen\": \"127.0.0.1:" + std::to_string(port) + "\", \"users\": [" +
+                          "{\"name\": \"child\", \"token_sha256\": \"" + net::sha256_hex("child-token") + "\", \"roles\": [\"sync-peer\"]}," +
+                          "{\"name\": \"app\", \"token_sha256\": \"" + net::sha256_hex("app-token") + "\", \"roles\": [\"local-app\"]}]}";
+        if (parent_port)
+            cfg += ",\n\"parent\": {\"url\": \"http://127.0.0.1:" + std::to_string(parent_port) + "\", \"token\": \"child-token\"},\n"
+                   "\"pull\": {\"interval\": \"1s\", \"categories\": [\"location\", \"patient\"], \"backoff_initial\": \"500ms\"},\n"
+                   "\"push\": {\"interval\": \"1s\", \"categories\": [\"location\", \"patient\"], \"backoff_initial\": \"500ms\"}";
+        cfg += "}\n";
+        const auto file = tmp.write("edgesync.jsonc", cfg);
+        auto argv = test::own_program(EDGESYNC_BINARY);
+        argv.insert(argv.end(), {"run", "-c", file});
+        proc = std::make_unique<test::child_process>(argv, tmp.file("node.out"));
+        REQUIRE(test::wait_for_port(port, std::chrono::seconds(60)));
+    }
+    test::raw_response call(const std::string& method, const std::string& path, const std::string& body = "") const {
+        asio::io_context ioc;
+        std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer app-token\r\n";
+        if (!body.empty()) req += "Content-Type: application/fhir+json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+        req += "\r\n" + body;
+        return test::parse_raw_response(test::run_until_done(ioc, test::raw_exchange(ioc, {asio::ip::make_address("127.0.0.1"), port}, req)));
+    }
+    // (representation/type/uuid) -> (fingerprint, deleted), straight from the store file.
+    std::map<std::string, std::string> content() const {
+        std::map<std::string, std::string> out;
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open_v2(tmp.file("data/edgesync.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+        sqlite3_stmt* st = nullptr;
+        REQUIRE(sqlite3_prepare_v2(db, "SELECT representation || '/' || type || '/' || uuid, hex(fingerprint), deleted FROM resources", -1, &st,
+                                   nullptr) == SQLITE_OK);
+        while (sqlite3_step(st) == SQLITE_ROW)
+            out[reinterpret_cast<const char*>(sqlite3_column_text(st, 0))] =
+                std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 1))) + (sqlite3_column_int(st, 2) ? " deleted" : "");
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return out;
+    }
+    std::int64_t events() const {
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open_v2(tmp.file("data/edgesync.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+        sqlite3_stmt* st = nullptr;
+        REQUIRE(sqlite3_prepare_v2(db, "SELECT count(*) FROM event_records", -1, &st, nullptr) == SQLITE_OK);
+        REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+        const auto n = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return n;
+    }
+};
+
+std::string patient(const std::string& id, const std::string& family, bool active = true) {
+    return R"({"resourceType":"Patient","id":")" + id + R"(","active":)" + (active ? "true" : "false") + R"(,"name":[{"family":")" + family +
+           R"(","given":["Amina"]}],"gender":"female","birthDate":"1990-05-17"})";
+}
+
+bool eventually(const std::function<bool()>& pred, std::chrono::seconds limit = std::chrono::seconds(60)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (pred()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return pred();
+}
+
+}  // namespace
+
+TEST_CASE("root and leaf processes: creates, updates and deletes flow both ways and converge without echoes", "[agent][sync]") {
+    node_proc root("root", 0);
+    node_proc leaf("leaf", root.port);
+    constexpr int n_root = 40, n_leaf = 15;
+    for (int i = 0; i < n_root; ++i) REQUIRE(root.call("PUT", "/ws/fhir2/R4/Patient/r" + std::to_string(i), patient("r" + std::to_string(i), "Root")).status == 201);
+    for (int i = 0; i < n_leaf; ++i) REQUIRE(leaf.call("PUT", "/ws/fhir2/R4/Patient/l" + std::to_string(i), patient("l" + std::to_string(i), "Leaf")).status == 201);
+    const std::string location = R"({"resourceType":"Location","id":"loc1","name":"Clinic A","status":"active"})";
+    REQUIRE(root.call("PUT", "/ws/fhir2/R4/Location/loc1", location).status == 201);
+
+    INFO(leaf.proc->output());
+    REQUIRE(eventually([&] { return leaf.call("GET", "/ws/fhir2/R4/Patient/r" + std::to_string(n_root - 1)).status == 200; }));
+    REQUIRE(eventually([&] { return root.call("GET", "/ws/fhir2/R4/Patient/l" + std::to_string(n_leaf - 1)).status == 200; }));
+    CHECK(leaf.call("GET", "/ws/fhir2/R4/Location/loc1").status == 200);
+
+    // An update at the root and a delete at the leaf.
+    REQUIRE(root.call("PUT", "/ws/fhir2/R4/Patient/r0", patient("r0", "Root-Updated", false)).status == 200);
+    REQUIRE(leaf.call("DELETE", "/ws/fhir2/R4/Patient/l0").status / 100 == 2);
+    REQUIRE(eventually([&] { return leaf.call("GET", "/ws/fhir2/R4/Patient/r0").body.find("Root-Updated") != std::string::npos; }));
+    REQUIRE(eventually([&] { return root.call("GET", "/ws/fhir2/R4/Patient/l0").status == 410; }));
+
+    // Converged: the same canonical content on both sides...
+    REQUIRE(eventually([&] { return root.content() == leaf.content(); }));
+    const auto content = root.content();
+    CHECK(content.size() == n_root + n_leaf + 1);
+    CHECK(content.at("fhir/Patient/l0").find("deleted") != std::string::npos);
+    // ...and further rounds (the interval is 1 s) move nothing and announce nothing.
+    const auto root_events = root.events(), leaf_events = leaf.events();
+    std::this_thread::sleep_for(std::chrono::seconds(4));
+    CHECK(root.events() == root_events);
+    CHECK(leaf.events() == leaf_events);
+    CHECK(root.content() == content);
+    CHECK(leaf.content() == content);
+}
