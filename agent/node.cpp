@@ -7,6 +7,7 @@
 #include "agent/api/rest.hpp"
 #include "agent/common/log.hpp"
 #include "agent/feed/publisher.hpp"
+#include "agent/api_setup.hpp"
 #include "agent/net_setup.hpp"
 #include "agent/store_setup.hpp"
 #include "agent/version.hpp"
@@ -179,46 +180,7 @@ int run_node(const config::node_config& cfg) {
         return 1;
     }
     auto routes = base_routes(st);
-    feed::publisher_params feeds;
-    feeds.page_size = cfg.feeds.page_size;
-    feeds.public_url = cfg.server.public_url;
-    feeds.tls = cfg.server.tls.enabled;
-    feeds.roles = net::role_sync_peer | net::role_admin;  // children and operators
-    feeds.identity.title = "edgesync " + cfg.instance_id;
-    feeds.identity.author = cfg.instance_id.empty() ? "edgesync" : cfg.instance_id;
-    feeds.identity.id_prefix = st.status().store_epoch;
-    feed::add_feed_routes(*routes, st, feeds);
-    api::fhir_params fhir;
-    fhir.read_roles = fhir.write_roles = net::role_admin | net::role_sync_peer | net::role_local_app;
-    fhir.max_resource_bytes = cfg.limits.max_resource_bytes;
-    fhir.max_json_depth = cfg.limits.max_json_depth;
-    fhir.node_id = cfg.instance_id;
-    fhir.public_url = cfg.server.public_url;
-    fhir.tls = cfg.server.tls.enabled;
-    for (const auto& [name, def] : cfg.categories) {
-        if (!def.rest_resource.empty()) fhir.rest_resources[name] = def.rest_resource;
-        if (def.fhir_type.empty()) continue;
-        // Several categories may share a type (visit and encounter are both Encounters): the one
-        // named after the type wins.
-        std::string lower;
-        for (char c : def.fhir_type) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (!fhir.categories.count(def.fhir_type) || name == lower) fhir.categories[def.fhir_type] = name;
-    }
-    api::add_fhir_routes(*routes, st, fhir);
-    api::rest_params rest;
-    rest.read_roles = rest.write_roles = fhir.read_roles;
-    rest.max_resource_bytes = fhir.max_resource_bytes;
-    rest.max_json_depth = fhir.max_json_depth;
-    rest.node_id = cfg.instance_id;
-    rest.public_url = cfg.server.public_url;
-    for (const auto& [name, def] : cfg.categories) {
-        if (!def.fhir_type.empty()) rest.fhir_types[name] = def.fhir_type;
-        if (def.rest_resource.empty() || def.rest_resource.find('{') != std::string::npos) continue;
-        // Several categories may share a resource (order, drug_order, test_order): the one named
-        // after it wins.
-        if (!rest.categories.count(def.rest_resource) || name == def.rest_resource) rest.categories[def.rest_resource] = name;
-    }
-    api::add_rest_routes(*routes, st, rest);
+    agent::add_api_routes(*routes, st, cfg);
     auto users = agent::http_users(cfg.server);
     auto auth = users.empty() ? nullptr : std::make_shared<net::authenticator>(std::move(users));
     net::http_server server(ioc.get_executor(), agent::http_server_params(cfg), routes, auth,

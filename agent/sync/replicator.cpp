@@ -7,6 +7,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 
@@ -76,6 +77,9 @@ std::string fingerprint_of(const backend::local_resource& r) {
 // One category's run: the state each entry's coroutine needs. Lives in replicate()'s frame for the
 // whole feed run.
 struct category_run {
+    category_run(backend::local_backend& s, backend::local_backend& t, store::store& store_, const replicate_params& params,
+                 const route& rt, category_result& result)
+        : source(s), target(t), st(store_), p(params), r(rt), out(result) {}
     backend::local_backend& source;
     backend::local_backend& target;
     store::store& st;
@@ -110,11 +114,17 @@ struct category_run {
         std::optional<std::pair<store::resource_key, std::string>> agreed;  // key, fingerprint
         std::optional<store::audit_entry> audit;
         bool move_marker = true;
+        std::int64_t clear_failure = 0;  // a retried event that went through
     };
-    asio::awaitable<error_code> commit_with_marker(commit c, const store::marker& next) {
+    // `next` is null for a retried event (its marker moved long ago).
+    asio::awaitable<error_code> commit_with_marker(commit c, const store::marker* next) {
         const double jitter = std::uniform_real_distribution<double>(0.5, 1.5)(rng);
-        auto job = [c = std::move(c), next, peer = p.peer, retry = p.retry, jitter](store::write_context& ctx) -> store::result<bool> {
+        if (!next) c.move_marker = false;
+        const store::marker m = next ? *next : store::marker{};
+        auto job = [c = std::move(c), next = m, peer = p.peer, retry = p.retry, jitter](store::write_context& ctx) -> store::result<bool> {
             using R = store::result<bool>;
+            if (c.clear_failure)
+                if (auto e = store::clear_failure(ctx.db(), c.clear_failure); e && e != store::errc::not_found) return R(boost::system::in_place_error, e);
             if (c.failure)
                 if (auto f = store::record_failure(ctx.db(), *c.failure, retry, jitter, ctx.now()); !f) return R(boost::system::in_place_error, f.error());
             if (c.conflict)
@@ -138,12 +148,12 @@ struct category_run {
 
     // A per-record failure: queued (and the marker moves on, unless continue_on_failure is off,
     // in which case the run stops here after recording it).
-    asio::awaitable<error_code> fail(const feed::feed_entry& e, const store::marker& next, const store::resource_key& key,
+    asio::awaitable<error_code> fail(const feed::feed_entry& e, const store::marker* next, const store::resource_key& key,
                                      const std::string& why, std::chrono::steady_clock::time_point t0) {
         commit c;
         store::failed_event f;
         f.direction = p.direction;
-        f.feed_uri = next.feed_uri;
+        f.feed_uri = next ? next->feed_uri : retry_feed_uri;
         f.event_id = e.id;
         f.event_content = e.content;
         f.title = e.title;
@@ -156,11 +166,16 @@ struct category_run {
         ++out.failed;
         log::warn("sync_record_failed", {{"direction", p.direction}, {"category", r.category}, {"entry", e.id}, {"error", why}});
         auto ec = co_await commit_with_marker(std::move(c), next);
-        if (!ec && !p.continue_on_failure) co_return make_error_code(boost::system::errc::operation_canceled);
+        if (!ec && next && !p.continue_on_failure) co_return make_error_code(boost::system::errc::operation_canceled);
         co_return ec;
     }
 
-    asio::awaitable<error_code> process(const feed::feed_entry& e, const store::marker& next) {
+    // A retry of a queued event: processed as from the feed, but what it commits clears (or
+    // re-records) the queue entry instead of moving a marker.
+    std::int64_t retry_id = 0;
+    std::string retry_feed_uri;
+
+    asio::awaitable<error_code> process(const feed::feed_entry& e, const store::marker* next) {
         const auto t0 = std::chrono::steady_clock::now();
         ++out.entries;
         store::resource_key key;
@@ -221,8 +236,8 @@ struct category_run {
             ch.origin_node = origin;
             ch.arrived_from = pull() ? p.peer : "";
             ch.fingerprint = s.source;
-            const bool atomic = target.kind() == "embedded";
-            if (atomic) ch.then_marker = next;
+            const bool atomic = target.kind() == "embedded" && next;
+            if (atomic) ch.then_marker = *next;
             auto res = co_await target.apply(std::move(ch));
             if (res.ec) {
                 if (backend::is_record_failure(res.ec)) co_return co_await fail(e, next, key, res.detail, t0);
@@ -267,9 +282,43 @@ struct category_run {
             break;
         }
         }
+        c.clear_failure = retry_id;
         co_return co_await commit_with_marker(std::move(c), next);
     }
 };
+
+// The queued failures of this direction worth another try now: those due, or — after a run that
+// wrote something, which may have brought a missing dependency (an Encounter's Patient) — every
+// pending one, at once and without an operator.
+asio::awaitable<error_code> retry_pass(backend::local_backend& source, backend::local_backend& target, store::store& st,
+                                       const replicate_params& p, bool wrote_something, replicate_result& result) {
+    auto job = [wrote_something](store::write_context& ctx) -> store::result<std::vector<store::failed_event>> {
+        if (wrote_something) return store::list_failures(ctx.db(), store::failure_state::pending, 0, 1000);
+        return store::due_failures(ctx.db(), ctx.now(), 1000);
+    };
+    auto due = co_await st.write<std::vector<store::failed_event>>(std::move(job));
+    if (!due) co_return due.error();
+    for (const auto& f : *due) {
+        if (f.direction != p.direction) continue;
+        auto r = std::find_if(p.categories.begin(), p.categories.end(), [&](const route& x) { return x.category == f.category; });
+        if (r == p.categories.end()) continue;  // a category no longer synced: left for the operator
+        feed::feed_entry e;
+        e.id = f.event_id;
+        e.title = f.title;
+        e.categories = {f.category};
+        if (!f.tags.empty()) e.categories.push_back(f.tags);
+        e.content = f.event_content;
+        category_result& out = result.retried;
+        auto run = std::make_shared<category_run>(source, target, st, p, *r, out);
+        run->retry_id = f.id;
+        run->retry_feed_uri = f.feed_uri;
+        const std::size_t failed_before = out.failed;
+        auto ec = co_await run->process(e, nullptr);
+        if (ec) co_return ec;
+        if (out.failed == failed_before) ++result.recovered;
+    }
+    co_return error_code{};
+}
 
 }  // namespace
 
@@ -280,8 +329,8 @@ asio::awaitable<replicate_result> replicate(backend::local_backend& source, back
         result.categories.push_back({});
         category_result& out = result.categories.back();
         out.category = r.category;
-        auto run = std::make_shared<category_run>(category_run{source, target, st, p, r, out});
-        feed::entry_processor process = [run](const feed::feed_entry& e, const store::marker& next) { return run->process(e, next); };
+        auto run = std::make_shared<category_run>(source, target, st, p, r, out);
+        feed::entry_processor process = [run](const feed::feed_entry& e, const store::marker& next) { return run->process(e, &next); };
         out.feed = co_await source.read_feed(r.category, std::move(process));
         if (out.feed.error) {
             result.error = out.feed.error;
@@ -290,6 +339,10 @@ asio::awaitable<replicate_result> replicate(backend::local_backend& source, back
                                            {"detail", out.feed.detail}});
             co_return result;  // the link or a side is down: later categories wait for the next run
         }
+    }
+    if (auto ec = co_await retry_pass(source, target, st, p, result.total(&category_result::written) > 0, result)) {
+        result.error = ec;
+        result.detail = "retrying queued events: " + ec.message();
     }
     co_return result;
 }

@@ -13,6 +13,9 @@
 // Echoes are suppressed: push skips what arrived from the peer it pushes to; a pulled change
 // equal to what this node holds writes nothing and emits no feed event.
 //
+// After the feeds, queued failures of this direction are retried: those due, or all pending ones
+// after a run that wrote something (a missing dependency may have arrived).
+//
 // Entries are processed one at a time in feed order (see the issue note for the pipelined fetch).
 #pragma once
 
@@ -91,6 +94,8 @@ struct category_result {
 
 struct replicate_result {
     std::vector<category_result> categories;
+    category_result retried;    // the retry pass over queued failures (entries = retried)
+    std::size_t recovered = 0;  // retried events that went through and left the queue
     boost::system::error_code error;  // the first run-ending error (the run stopped there)
     std::string detail;
     std::size_t total(std::size_t category_result::*field) const;

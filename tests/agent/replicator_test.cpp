@@ -40,7 +40,7 @@ TEST_CASE("decide: both sides changed is a conflict, settled by the policy from 
     CHECK(sync::decide({"B", "C", std::nullopt}, conflict_policy::manual, true) == decision::park);
 }
 
-TEST_CASE("entry links: FHIR and REST paths, with context paths, queries and absolute URLs; anything else refused") {
+TEST_CASE("entry links: FHIR and REST paths, with context paths, queries and absolute URLs, and anything else refused") {
     auto k = sync::key_from_link("/ws/fhir2/R4/Patient/ab6cba2e-8e03-41ec-a551-aab6e04b27f6");
     REQUIRE(k);
     CHECK(k->representation == "fhir");
