@@ -29,7 +29,6 @@ void add_api_routes(net::router& r, store::store& st, const config::node_config&
     fhir.public_url = cfg.server.public_url;
     fhir.tls = cfg.server.tls.enabled;
     for (const auto& [name, def] : cfg.categories) {
-        if (!def.rest_resource.empty()) fhir.rest_resources[name] = def.rest_resource;
         if (def.fhir_type.empty()) continue;
         // Several categories may share a type (visit and encounter are both Encounters): the one
         // named after the type wins.
@@ -45,7 +44,6 @@ void add_api_routes(net::router& r, store::store& st, const config::node_config&
     rest.node_id = cfg.instance_id;
     rest.public_url = cfg.server.public_url;
     for (const auto& [name, def] : cfg.categories) {
-        if (!def.fhir_type.empty()) rest.fhir_types[name] = def.fhir_type;
         if (def.rest_resource.empty() || def.rest_resource.find('{') != std::string::npos) continue;
         // Several categories may share a resource (order, drug_order, test_order): the one named
         // after it wins.

@@ -225,9 +225,7 @@ int run_node(const config::node_config& cfg) {
         op.on_marker_lost = feed_policy;
         local = backend::make_openmrs_backend(*local_client, st, op);
     } else {
-        backend::embedded_params emb;
-        emb.categories = category_links_of(cfg);
-        local = backend::make_embedded_backend(st, emb);
+        local = backend::make_embedded_backend(st, backend::embedded_params{});
     }
     std::optional<agent::parent_link> parent_link;
     std::unique_ptr<backend::local_backend> parent;

@@ -138,7 +138,6 @@ int days_from_civil(int y, unsigned m, unsigned d) {  // Howard Hinnant's algori
 
 struct type_info {
     std::string category;
-    std::string rest;
 };
 
 // A write checked and ready for the store, or why it cannot be done.
@@ -183,7 +182,6 @@ preparation prepare_write(const fhir_params& p, const type_info& t, const std::s
     out.w.origin_node = p.node_id;
     out.w.expected_version = expected;
     json::object links{{"fhir", p.base + "/" + type + "/" + id}};
-    if (!t.rest.empty()) links["rest"] = "/ws/rest/v1/" + t.rest + "/" + id + "?v=full";
     out.ev = {type, json::serialize(links), "", ""};
     return out;
 }
@@ -197,7 +195,6 @@ preparation prepare_delete(const fhir_params& p, const type_info& t, const std::
     out.w.fingerprint = "deleted";
     out.w.origin_node = p.node_id;
     json::object links{{"fhir", p.base + "/" + type + "/" + id}};
-    if (!t.rest.empty()) links["rest"] = "/ws/rest/v1/" + t.rest + "/" + id + "?v=full";
     out.ev = {type, json::serialize(links), "", ""};
     return out;
 }
@@ -312,8 +309,6 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
         t.category = c != p.categories.end() ? c->second : std::string();
         if (t.category.empty())
             for (char ch : type) t.category += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        auto rr = p.rest_resources.find(t.category);
-        if (rr != p.rest_resources.end() && rr->second.find('{') == std::string::npos) t.rest = rr->second;
         return t;
     };
     // Checks common to every resource route; an error reply, or nothing.

@@ -8,6 +8,8 @@
 // The node owns meta.versionId and meta.lastUpdated (also in ETag / Last-Modified). Every error is
 // an OperationOutcome whose diagnostics name the problem; nothing stored changes on an error.
 // Every write emits one feed event (openmrs-module-atomfeed JSON links); an unchanged write none.
+// The event links the FHIR representation only: the embedded store keeps a FHIR resource and a
+// REST one under separate keys, so a "rest" link to the same uuid would not resolve.
 #pragma once
 
 #include "net/router.hpp"
@@ -33,8 +35,6 @@ struct fhir_params {
     bool tls = false;        // the scheme of links built from the Host header
     // FHIR type -> category (the node's category table); types not in it use their lower-case name.
     std::map<std::string, std::string> categories;
-    // category -> REST resource, for the "rest" link of feed events (empty: none)
-    std::map<std::string, std::string> rest_resources;
 };
 
 void add_fhir_routes(net::router& r, store::store& st, fhir_params p);

@@ -70,7 +70,7 @@ net::reply document_reply(http::status s, const store::stored_resource& r, const
 
 void add_rest_routes(net::router& r, store::store& st, rest_params p) {
     struct target {
-        std::string resource, category, fhir;
+        std::string resource, category;
     };
     // The resource and its category, or the error to answer.
     auto resolve = [p](net::request_context& ctx) -> std::variant<target, net::reply> {
@@ -80,8 +80,6 @@ void add_rest_routes(net::router& r, store::store& st, rest_params p) {
         if (c == p.categories.end())
             return rest_error(http::status::not_found, "unknown-resource", "Unknown resource: " + t.resource);
         t.category = c->second;
-        auto f = p.fhir_types.find(t.category);
-        if (f != p.fhir_types.end()) t.fhir = f->second;
         const auto& allowed = ctx.who.categories;
         if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), t.category) == allowed.end())
             return rest_error(http::status::forbidden, "forbidden", "'" + ctx.who.name + "' may not use category '" + t.category + "'");
@@ -89,7 +87,6 @@ void add_rest_routes(net::router& r, store::store& st, rest_params p) {
     };
     auto event_for = [](const target& t, const std::string& uuid, const std::string& tags) {
         json::object links{{"rest", "/ws/rest/v1/" + t.resource + "/" + uuid + "?v=full"}};
-        if (!t.fhir.empty()) links["fhir"] = "/ws/fhir2/R4/" + t.fhir + "/" + uuid;
         return store::event_spec{t.resource, json::serialize(links), "", tags};
     };
 

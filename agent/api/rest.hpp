@@ -30,8 +30,6 @@ struct rest_params {
     std::string public_url;  // links' base; empty = from the Host header
     // REST resource -> category (only resources listed here are served).
     std::map<std::string, std::string> categories;
-    // category -> FHIR type, for the "fhir" link of feed events (empty: none)
-    std::map<std::string, std::string> fhir_types;
 };
 
 void add_rest_routes(net::router& r, store::store& st, rest_params p);

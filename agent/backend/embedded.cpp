@@ -160,13 +160,10 @@ public:
 private:
     // The feed entry content for a change: the openmrs-module-atomfeed JSON map of links.
     std::string links_of(const resource_ref& r) const {
+        // Only the representation written: the other one is another row (see api/fhir.hpp).
         json::object links;
-        auto def = p_.categories.find(r.category);
-        const std::string fhir_type = r.key.representation == "fhir" ? r.key.type : def != p_.categories.end() ? def->second.fhir_type : "";
-        std::string rest = r.key.representation == "rest" ? r.key.type : def != p_.categories.end() ? def->second.rest_resource : "";
-        if (rest.find('{') != std::string::npos) rest.clear();
-        if (!fhir_type.empty()) links["fhir"] = p_.fhir_base + "/" + fhir_type + "/" + r.key.uuid;
-        if (!rest.empty()) links["rest"] = p_.rest_base + "/" + rest + "/" + r.key.uuid + "?v=full";
+        if (r.key.representation == "fhir") links["fhir"] = p_.fhir_base + "/" + r.key.type + "/" + r.key.uuid;
+        else links["rest"] = p_.rest_base + "/" + r.key.type + "/" + r.key.uuid + "?v=full";
         return json::serialize(links);
     }
 

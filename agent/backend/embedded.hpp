@@ -15,14 +15,13 @@ class store;
 
 namespace edgesync::backend {
 
-// How a category's events link to its resource (the JSON map in each feed entry's content).
+// A category's FHIR type and REST resource (the OpenMRS backend's table).
 struct category_links {
     std::string fhir_type;      // "" = no fhir link
     std::string rest_resource;  // "" (or a templated path) = no rest link
 };
 
 struct embedded_params {
-    std::map<std::string, category_links> categories;
     std::string fhir_base = "/ws/fhir2/R4";
     std::string rest_base = "/ws/rest/v1";
     std::size_t feed_batch = 200;  // events read per store call

@@ -52,7 +52,6 @@ struct fhir_node {
         p.node_id = "clinic-a";
         p.public_url = public_url;
         p.categories = {{"Patient", "patient"}, {"Encounter", "encounter"}, {"Observation", "observation"}};
-        p.rest_resources = {{"patient", "patient"}};
         api::add_fhir_routes(*routes, *st, p);
         std::vector<net::user_entry> users{{"app", "", net::sha256_hex(k_token), net::role_local_app, {}},
                                            {"lab", "", net::sha256_hex("lab-token"), net::role_local_app, {"observation"}},
@@ -168,7 +167,7 @@ TEST_CASE("create, update, delete: versions, ETags, one feed event per change, n
     auto events_job = [](store::sql::connection& db) { return store::events_after(db, "patient", 0, 10); };
     auto ev = test::run_until_done(node.ioc, node.st->read<std::vector<store::event_record>>(std::move(events_job)));
     REQUIRE(ev->size() == 3);
-    CHECK((*ev)[0].object == "{\"fhir\":\"/ws/fhir2/R4/Patient/" + id + "\",\"rest\":\"/ws/rest/v1/patient/" + id + "?v=full\"}");
+    CHECK((*ev)[0].object == "{\"fhir\":\"/ws/fhir2/R4/Patient/" + id + "\"}");  // no rest link: it would not resolve
     CHECK((*ev)[2].tags == "DELETED");
 }
 

@@ -328,9 +328,7 @@ TEST_CASE("Embedded backend: a pulled change commits with its marker, reads back
     REQUIRE(opened);
     auto& st = **opened;
     asio::io_context ioc;
-    backend::embedded_params p;
-    p.categories = {{"patient", {"Patient", "patient"}}, {"location", {"Location", "location"}}};
-    auto be = backend::make_embedded_backend(st, p);
+    auto be = backend::make_embedded_backend(st, backend::embedded_params{});
 
     backend::change c = fhir_change("Patient", "p1", R"({"resourceType":"Patient","id":"p1","active":true})");
     c.ref.category = "patient";
@@ -382,7 +380,7 @@ TEST_CASE("Embedded backend: a pulled change commits with its marker, reads back
     REQUIRE(first.size() == 2);
     CHECK(feed::entry_category(first[0]) == "patient");
     CHECK(feed::entry_action(first[1]) == "DELETED");
-    CHECK(json::parse(first[0].content) == json::parse(R"({"fhir":"/ws/fhir2/R4/Patient/p1","rest":"/ws/rest/v1/patient/p1?v=full"})"));
+    CHECK(json::parse(first[0].content) == json::parse(R"({"fhir":"/ws/fhir2/R4/Patient/p1"})"));
     CHECK(read().empty());
     backend::change l = fhir_change("Location", "l1", R"({"resourceType":"Location","id":"l1"})");
     l.ref.category = "location";

@@ -46,9 +46,7 @@ api_node::api_node(asio::io_context& ioc, const std::string& instance_id, const 
                                                  std::make_shared<net::authenticator>(users));
     if (auto ec = server_->listen({asio::ip::make_address("127.0.0.1"), 0})) throw std::runtime_error("api_node: listen: " + ec.message());
     port_ = server_->local_endpoint().port();
-    backend::embedded_params ep;
-    ep.categories = links_of(cfg_);
-    local_ = backend::make_embedded_backend(*st_, ep);
+    local_ = backend::make_embedded_backend(*st_, backend::embedded_params{});
 }
 
 api_node::~api_node() = default;
