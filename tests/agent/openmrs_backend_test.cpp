@@ -152,6 +152,12 @@ TEST_CASE("OpenMRS backend: every FHIR R4 fixture is written by PUT, created by 
         json::value v = json::parse(fixture(std::string("fhir-r4/fhir2-module-payloads/") + name));
         const std::string type(v.at("resourceType").as_string());
         const std::string id = "a1b2c3d4-0000-4000-8000-" + std::string(12 - std::min<std::size_t>(12, type.size()), '0') + type.substr(0, 12);
+        // The Patient it refers to must exist in OpenMRS (the double refuses unknown ones, as FHIR2 does).
+        for (const char* field : {"subject", "patient"})
+            if (const auto* ref = v.as_object().if_contains(field); ref && ref->is_object() && ref->as_object().contains("reference")) {
+                const std::string r(ref->at("reference").as_string());
+                if (r.starts_with("Patient/")) b.openmrs.seed_fhir("Patient", r.substr(8), json::parse(R"({"resourceType":"Patient"})"));
+            }
         b.openmrs.clear_requests();
         auto created = b.apply(fhir_change(type, id, json::serialize(v)));
         REQUIRE_FALSE(created.ec);

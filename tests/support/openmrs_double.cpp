@@ -202,6 +202,18 @@ struct openmrs_double::state {
             err = outcome(http::status::bad_request, "processing", "Incorrect resource type");
             return std::nullopt;
         }
+        // OpenMRS resolves subject/patient references while translating; an unknown Patient is a 400.
+        for (const char* field : {"subject", "patient"}) {
+            const auto* ref = v.as_object().if_contains(field);
+            const auto* r = ref && ref->is_object() ? ref->as_object().if_contains("reference") : nullptr;
+            if (!r || !r->is_string() || !r->as_string().starts_with("Patient/")) continue;
+            const std::string pid(r->as_string().subview(8));
+            auto it = fhir.find({"Patient", pid});
+            if (it == fhir.end() || it->second.deleted) {
+                err = outcome(http::status::bad_request, "processing", "Invalid reference: Patient/" + pid + " does not exist");
+                return std::nullopt;
+            }
+        }
         return v.as_object();
     }
     net::reply fhir_update(const net::request_context& ctx, const std::string& type, const std::string& id) {

@@ -4,7 +4,8 @@
 //   - everything under /openmrs needs HTTP Basic credentials (401 with WWW-Authenticate otherwise);
 //   - FHIR2 at /openmrs/ws/fhir2/R4: GET (410 once deleted), PUT only on an existing resource
 //     (404 otherwise: no upsert), POST create, DELETE; meta.versionId is epoch milliseconds and
-//     meta.lastUpdated is written "2024-04-04T08:28:46.000+00:00";
+//     meta.lastUpdated is written "2024-04-04T08:28:46.000+00:00"; a subject/patient reference to a
+//     Patient it does not hold is a 400 (as the FHIR2 translators refuse it);
 //   - REST v1 at /openmrs/ws/rest/v1: GET ?v=full with `links` whose URIs start
 //     "NEED-TO-CONFIGURE" (uriPrefix unset) and auditInfo dates written "...000+0000"; update is
 //     POST to /{uuid} (404 when unknown); create is POST to the collection; a body carrying

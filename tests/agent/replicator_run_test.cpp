@@ -1,0 +1,202 @@
+// replicate() between a child and its parent in one process, over real HTTP on loopback and real
+// store files: a record the parent refuses is queued (and parked) with its error while the rest
+// sync; a record that failed for a missing dependency goes through after the dependency does;
+// concurrent edits are detected and parked, or settled by policy; REST metadata flows both ways.
+#include "agent/backend/openmrs.hpp"
+#include "agent/sync/replicator.hpp"
+#include "net/auth.hpp"
+#include "net/http_client.hpp"
+#include "store/store.hpp"
+#include "support/api_node.hpp"
+#include "support/catch_net.hpp"
+#include "support/openmrs_double.hpp"
+#include "support/run.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <catch2/catch.hpp>
+
+using namespace edgesync;
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+std::string patient(const std::string& id, const std::string& family, std::size_t pad = 0) {
+    return R"({"resourceType":"Patient","id":")" + id + R"(","name":[{"family":")" + family + R"("}],"text":{"status":"generated","div":")" +
+           std::string(pad, 'x') + R"("}})";
+}
+
+sync::replicate_params params(const char* direction, std::vector<std::string> categories,
+                              config::conflict_policy policy = config::conflict_policy::manual) {
+    sync::replicate_params p;
+    p.direction = direction;
+    p.peer = "parent";
+    p.node_id = "child";
+    for (auto& c : categories) p.categories.push_back({c, "fhir"});
+    p.policy = policy;
+    p.retry.max_attempts = 1;  // parked at the first failure
+    return p;
+}
+
+struct family {
+    asio::io_context ioc;
+    test::api_node parent;
+    test::api_node child;
+    net::http_client client;
+    std::unique_ptr<backend::local_backend> up;  // the parent, seen from the child
+
+    explicit family(const std::string& parent_config = "{}")
+        : parent(ioc, "root", parent_config), child(ioc, "child"), client(ioc.get_executor(), [] {
+              net::client_params cp;
+              cp.use_env_proxy = false;
+              return cp;
+          }()) {
+        up = parent.as_parent(client, child.st());
+    }
+    sync::replicate_result pull(sync::replicate_params p) { return test::run_until_done(ioc, sync::replicate(*up, child.local(), child.st(), std::move(p))); }
+    sync::replicate_result push(sync::replicate_params p) { return test::run_until_done(ioc, sync::replicate(child.local(), *up, child.st(), std::move(p))); }
+    std::vector<store::failed_event> failures() {
+        auto job = [](store::sql::connection& db) { return store::list_failures(db, std::nullopt, 0, 100); };
+        return *test::run_until_done(ioc, child.st().read<std::vector<store::failed_event>>(std::move(job)));
+    }
+    std::vector<store::conflict_record> conflicts() {
+        auto job = [](store::sql::connection& db) { return store::list_conflicts(db, "open", 0, 100); };
+        return *test::run_until_done(ioc, child.st().read<std::vector<store::conflict_record>>(std::move(job)));
+    }
+    std::string family_at(test::api_node& n, const std::string& id) {
+        auto r = n.call("GET", "/ws/fhir2/R4/Patient/" + id);
+        if (r.status != 200) return "status " + std::to_string(r.status);
+        return std::string(json::parse(r.body).at("name").at(0).at("family").as_string());
+    }
+};
+
+}  // namespace
+
+TEST_CASE("push: one resource the parent refuses (413) is parked with its error, and the other 29 reach the parent") {
+    family f(R"({"limits": {"max_resource_bytes": "8KiB"}})");
+    for (int i = 0; i < 30; ++i) {
+        const std::string id = "p" + std::to_string(i);
+        REQUIRE(f.child.call("PUT", "/ws/fhir2/R4/Patient/" + id, patient(id, "Child", i == 7 ? 20'000 : 10)).status == 201);
+    }
+    auto r = f.push(params("push", {"patient"}));
+    CHECK_FALSE(r.error);
+    CHECK(r.total(&sync::category_result::written) == 29);
+    CHECK(r.total(&sync::category_result::failed) == 1);
+    for (int i = 0; i < 30; ++i) CHECK(f.parent.call("GET", "/ws/fhir2/R4/Patient/p" + std::to_string(i)).status == (i == 7 ? 404 : 200));
+    auto failed = f.failures();
+    REQUIRE(failed.size() == 1);
+    CHECK(failed[0].state == store::failure_state::parked);
+    CHECK(failed[0].direction == "push");
+    CHECK(failed[0].category == "patient");
+    CHECK_THAT(failed[0].error_message, Catch::Matchers::Contains("413") && Catch::Matchers::Contains("Patient/p7"));
+    // The marker passed it: another run has nothing to do, and the parked event is not retried.
+    auto again = f.push(params("push", {"patient"}));
+    CHECK_FALSE(again.error);
+    CHECK(again.total(&sync::category_result::entries) == 0);
+    CHECK(again.retried.entries == 0);
+}
+
+TEST_CASE("push: an Observation refused for its missing Patient goes through, without an operator, once the Patient has") {
+    asio::io_context ioc;
+    test::openmrs_double openmrs(ioc);
+    test::api_node child(ioc, "child");
+    net::client_params cp;
+    cp.use_env_proxy = false;
+    net::http_client client(ioc.get_executor(), cp);
+    backend::openmrs_params op;
+    op.base_url = openmrs.base_url();
+    op.authorization = net::basic_authorization("admin", "Admin123");
+    op.peer = "parent";
+    auto up = backend::make_openmrs_backend(client, child.st(), op);
+
+    REQUIRE(child.call("PUT", "/ws/fhir2/R4/Observation/o1",
+                       R"({"resourceType":"Observation","id":"o1","status":"final","code":{"text":"Weight"},"subject":{"reference":"Patient/p1"}})")
+                .status == 201);
+    REQUIRE(child.call("PUT", "/ws/fhir2/R4/Patient/p1", patient("p1", "Mwangi")).status == 201);
+    auto p = params("push", {"observation", "patient"});  // the dependency comes second
+    p.retry.max_attempts = 5;
+    auto r = test::run_until_done(ioc, sync::replicate(child.local(), *up, child.st(), p));
+    CHECK_FALSE(r.error);
+    CHECK(r.categories[0].failed == 1);  // the Observation, first time round
+    CHECK(r.categories[1].written == 1);  // the Patient
+    CHECK(r.retried.written == 1);        // the Observation, retried at once
+    CHECK(r.recovered == 1);
+    REQUIRE(openmrs.fhir("Observation", "o1"));
+    CHECK(openmrs.fhir("Observation", "o1")->at("subject").at("reference") == "Patient/p1");
+    auto job = [](store::sql::connection& db) { return store::count_failures(db); };
+    CHECK(*test::run_until_done(ioc, child.st().read<std::int64_t>(std::move(job))) == 0);
+}
+
+TEST_CASE("conflicts: the same Patient edited at both ends is parked under manual with both versions, and settled by parent-wins or child-wins") {
+    auto setup = [](family& f) {
+        REQUIRE(f.parent.call("PUT", "/ws/fhir2/R4/Patient/p1", patient("p1", "Original")).status == 201);
+        REQUIRE(f.pull(params("pull", {"patient"})).total(&sync::category_result::written) == 1);
+        REQUIRE(f.push(params("push", {"patient"})).total(&sync::category_result::written) == 0);  // an echo: not sent back
+        REQUIRE(f.parent.call("PUT", "/ws/fhir2/R4/Patient/p1", patient("p1", "AtParent")).status == 200);
+        REQUIRE(f.child.call("PUT", "/ws/fhir2/R4/Patient/p1", patient("p1", "AtChild")).status == 200);
+    };
+    SECTION("manual") {
+        family f;
+        setup(f);
+        auto pulled = f.pull(params("pull", {"patient"}));
+        CHECK(pulled.total(&sync::category_result::conflicts) == 1);
+        auto pushed = f.push(params("push", {"patient"}));
+        CHECK(pushed.total(&sync::category_result::conflicts) == 1);
+        CHECK(f.family_at(f.child, "p1") == "AtChild");  // neither side overwritten
+        CHECK(f.family_at(f.parent, "p1") == "AtParent");
+        auto open = f.conflicts();
+        REQUIRE(open.size() == 1);  // one conflict, refreshed, not two
+        CHECK(open[0].key.uuid == "p1");
+        CHECK_THAT(*open[0].local_body, Catch::Matchers::Contains("AtChild"));
+        CHECK_THAT(*open[0].remote_body, Catch::Matchers::Contains("AtParent"));
+        CHECK(open[0].policy == "manual");
+        // Other records are not held up by it.
+        REQUIRE(f.parent.call("PUT", "/ws/fhir2/R4/Patient/p2", patient("p2", "Other")).status == 201);
+        CHECK(f.pull(params("pull", {"patient"})).total(&sync::category_result::written) == 1);
+    }
+    SECTION("parent-wins") {
+        family f;
+        setup(f);
+        f.pull(params("pull", {"patient"}, config::conflict_policy::parent_wins));
+        f.push(params("push", {"patient"}, config::conflict_policy::parent_wins));
+        CHECK(f.family_at(f.child, "p1") == "AtParent");
+        CHECK(f.family_at(f.parent, "p1") == "AtParent");
+        CHECK(f.conflicts().empty());
+    }
+    SECTION("child-wins") {
+        family f;
+        setup(f);
+        f.pull(params("pull", {"patient"}, config::conflict_policy::child_wins));
+        f.push(params("push", {"patient"}, config::conflict_policy::child_wins));
+        CHECK(f.family_at(f.child, "p1") == "AtChild");
+        CHECK(f.family_at(f.parent, "p1") == "AtChild");
+        // Settled: both directions now find nothing to do.
+        CHECK(f.pull(params("pull", {"patient"}, config::conflict_policy::child_wins)).total(&sync::category_result::written) == 0);
+        CHECK(f.push(params("push", {"patient"}, config::conflict_policy::child_wins)).total(&sync::category_result::written) == 0);
+    }
+}
+
+TEST_CASE("REST metadata syncs both ways: a Location created by REST at the parent reaches the child, and the child's update the parent") {
+    family f;
+    const std::string uuid = "8d6c993e-c2cc-11de-8d13-0010c6dffd0f";
+    REQUIRE(f.parent.call("POST", "/ws/rest/v1/location",
+                          R"({"uuid":")" + uuid + R"(","name":"Unknown Location","description":"ward","retired":false})")
+                .status == 201);
+    auto pulled = f.pull(params("pull", {"location"}));
+    REQUIRE_FALSE(pulled.error);
+    CHECK(pulled.total(&sync::category_result::written) == 1);  // the fhir client falls back to the entry's rest link
+    auto got = f.child.call("GET", "/ws/rest/v1/location/" + uuid);
+    REQUIRE(got.status == 200);
+    CHECK(json::parse(got.body).at("name") == "Unknown Location");
+
+    REQUIRE(f.child.call("POST", "/ws/rest/v1/location/" + uuid, R"({"description":"maternity ward"})").status == 200);
+    auto pushed = f.push(params("push", {"location"}));
+    REQUIRE_FALSE(pushed.error);
+    CHECK(pushed.total(&sync::category_result::written) == 1);
+    CHECK(json::parse(f.parent.call("GET", "/ws/rest/v1/location/" + uuid).body).at("description") == "maternity ward");
+    // And back: nothing moves.
+    CHECK(f.pull(params("pull", {"location"})).total(&sync::category_result::written) == 0);
+    CHECK(f.push(params("push", {"location"})).total(&sync::category_result::written) == 0);
+}
