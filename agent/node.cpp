@@ -1,5 +1,6 @@
 #include "agent/node.hpp"
 
+#include "agent/api/admin.hpp"
 #include "agent/api/fhir.hpp"
 #include "agent/backend/embedded.hpp"
 #include "agent/backend/openmrs.hpp"
@@ -179,31 +180,6 @@ int run_node(const config::node_config& cfg) {
         log::error("server_tls_unusable", {{"error", tls.error().message()}, {"reason", why}});
         return 1;
     }
-    auto routes = base_routes(st);
-    agent::add_api_routes(*routes, st, cfg);
-    auto users = agent::http_users(cfg.server);
-    auto auth = users.empty() ? nullptr : std::make_shared<net::authenticator>(std::move(users));
-    net::http_server server(ioc.get_executor(), agent::http_server_params(cfg), routes, auth,
-                            *tls ? net::server_tls_wrapper(*tls) : net::connection_wrapper{});
-
-    auto addr = asio::ip::make_address(cfg.server.listen_host, ec);
-    if (!ec) ec = server.listen({addr, cfg.server.listen_port});
-    if (ec) {
-        log::error("listen_failed", {{"addr", cfg.server.listen_host + ":" + std::to_string(cfg.server.listen_port)},
-                                     {"error", ec.message()}});
-        return 1;
-    }
-    const auto ep = server.local_endpoint();
-    const std::string where = (ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string()) +
-                              ":" + std::to_string(ep.port());
-    log::info("ready", {{"listen", where}, {"tls", cfg.server.tls.enabled}});
-    std::printf("edgesync ready: %s://%s/healthz (Ctrl-C to stop)\n", cfg.server.tls.enabled ? "https" : "http", where.c_str());
-    std::fflush(stdout);
-
-    asio::cancellation_signal stop_retention;
-    asio::co_spawn(ioc, retention_loop(st, agent::retention_policy(cfg)),
-                   asio::bind_cancellation_slot(stop_retention.slot(), log::on_task_exit{"retention"}));
-
     // The local side, and the parent seen through the same interface (an edgesync node or an
     // OpenMRS server: both speak atomfeed, FHIR2 and REST v1).
     feed::reader_limits reader_limits;
@@ -245,6 +221,37 @@ int run_node(const config::node_config& cfg) {
         pp.on_marker_lost = feed_policy;
         pp.peer = "parent";
         parent = backend::make_openmrs_backend(*parent_link->client, st, pp);
+    }
+    auto routes = base_routes(st);
+    agent::add_api_routes(*routes, st, cfg);
+    api::admin_params admin;
+    admin.roles = net::role_admin;
+    admin.node_id = cfg.instance_id;
+    api::add_admin_routes(*routes, st, *local, parent.get(), admin);
+    auto users = agent::http_users(cfg.server);
+    auto auth = users.empty() ? nullptr : std::make_shared<net::authenticator>(std::move(users));
+    net::http_server server(ioc.get_executor(), agent::http_server_params(cfg), routes, auth,
+                            *tls ? net::server_tls_wrapper(*tls) : net::connection_wrapper{});
+
+    auto addr = asio::ip::make_address(cfg.server.listen_host, ec);
+    if (!ec) ec = server.listen({addr, cfg.server.listen_port});
+    if (ec) {
+        log::error("listen_failed", {{"addr", cfg.server.listen_host + ":" + std::to_string(cfg.server.listen_port)},
+                                     {"error", ec.message()}});
+        return 1;
+    }
+    const auto ep = server.local_endpoint();
+    const std::string where = (ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string()) +
+                              ":" + std::to_string(ep.port());
+    log::info("ready", {{"listen", where}, {"tls", cfg.server.tls.enabled}});
+    std::printf("edgesync ready: %s://%s/healthz (Ctrl-C to stop)\n", cfg.server.tls.enabled ? "https" : "http", where.c_str());
+    std::fflush(stdout);
+
+    asio::cancellation_signal stop_retention;
+    asio::co_spawn(ioc, retention_loop(st, agent::retention_policy(cfg)),
+                   asio::bind_cancellation_slot(stop_retention.slot(), log::on_task_exit{"retention"}));
+
+    if (parent) {
         if (cfg.pull.enabled)
             asio::co_spawn(ioc, sync_loop(*parent, *local, st, direction_params_of(cfg, cfg.pull, "pull"), cfg.pull),
                            asio::bind_cancellation_slot(stop_pull.slot(), log::on_task_exit{"pull"}));

@@ -2,6 +2,7 @@
 // store files: a record the parent refuses is queued (and parked) with its error while the rest
 // sync; a record that failed for a missing dependency goes through after the dependency does;
 // concurrent edits are detected and parked, or settled by policy; REST metadata flows both ways.
+#include "agent/api/admin.hpp"
 #include "agent/backend/openmrs.hpp"
 #include "agent/sync/replicator.hpp"
 #include "net/auth.hpp"
@@ -199,4 +200,116 @@ TEST_CASE("REST metadata syncs both ways: a Location created by REST at the pare
     // And back: nothing moves.
     CHECK(f.pull(params("pull", {"location"})).total(&sync::category_result::written) == 0);
     CHECK(f.push(params("push", {"location"})).total(&sync::category_result::written) == 0);
+}
+
+namespace {
+
+// A child with the admin API, whose parent is `parent`.
+struct administered {
+    asio::io_context ioc;
+    test::api_node parent{ioc, "root"};
+    net::http_client client{ioc.get_executor(), [] {
+                                net::client_params cp;
+                                cp.use_env_proxy = false;
+                                return cp;
+                            }()};
+    std::unique_ptr<backend::local_backend> up;
+    test::api_node child{ioc, "child", "{}", [this](net::router& r, store::store& st, backend::local_backend& local) {
+                             up = parent.as_parent(client, st);
+                             api::admin_params ap;
+                             ap.roles = net::role_admin;
+                             ap.node_id = "child";
+                             api::add_admin_routes(r, st, local, up.get(), ap);
+                         }};
+    sync::replicate_result pull() { return test::run_until_done(ioc, sync::replicate(*up, child.local(), child.st(), params("pull", {"patient"}))); }
+    sync::replicate_result push() { return test::run_until_done(ioc, sync::replicate(child.local(), *up, child.st(), params("push", {"patient"}))); }
+    std::string family_at(test::api_node& n, const std::string& id) {
+        auto r = n.call("GET", "/ws/fhir2/R4/Patient/" + id);
+        if (r.status != 200) return "status " + std::to_string(r.status);
+        return std::string(json::parse(r.body).at("name").at(0).at("family").as_string());
+    }
+    // A conflict on p1 (parent "AtParent", child "AtChild"), parked; returns its id.
+    std::int64_t conflict() {
+        REQUIRE(parent.call("PUT", "/ws/fhir2/R4/Patient/p1", patient("p1", "Original")).status == 201);
+        pull();
+        REQUIRE(parent.call("PUT", "/ws/fhir2/R4/Patient/p1", patient("p1", "AtParent")).status == 200);
+        REQUIRE(child.call("PUT", "/ws/fhir2/R4/Patient/p1", patient("p1", "AtChild")).status == 200);
+        REQUIRE(pull().total(&sync::category_result::conflicts) == 1);
+        auto list = child.call("GET", "/admin/api/conflicts", "", "admin-token");
+        REQUIRE(list.status == 200);
+        auto conflicts = json::parse(list.body).at("conflicts").as_array();
+        REQUIRE(conflicts.size() == 1);
+        return conflicts[0].at("id").as_int64();
+    }
+};
+
+}  // namespace
+
+TEST_CASE("conflict resolution through the admin API writes the chosen version to both sides, closes it, and nothing moves after") {
+    for (const char* choice : {R"({"choose":"remote"})", R"({"choose":"local"})", R"({"resource":{"resourceType":"Patient","name":[{"family":"Merged"}]}})"}) {
+        INFO(choice);
+        administered a;
+        const auto id = a.conflict();
+        auto detail = a.child.call("GET", "/admin/api/conflicts/" + std::to_string(id), "", "admin-token");
+        REQUIRE(detail.status == 200);
+        CHECK(json::parse(detail.body).at("local").at("name").at(0).at("family") == "AtChild");
+        CHECK(json::parse(detail.body).at("remote").at("name").at(0).at("family") == "AtParent");
+        CHECK(a.child.call("POST", "/admin/api/conflicts/" + std::to_string(id) + "/resolve", choice, "app-token").status == 403);
+
+        auto resolved = a.child.call("POST", "/admin/api/conflicts/" + std::to_string(id) + "/resolve", choice, "admin-token");
+        REQUIRE(resolved.status == 200);
+        CHECK(json::parse(resolved.body).at("status") == "resolved");
+        const std::string expect = std::string(choice).find("remote") != std::string::npos ? "AtParent"
+                                   : std::string(choice).find("local") != std::string::npos ? "AtChild"
+                                                                                             : "Merged";
+        CHECK(a.family_at(a.child, "p1") == expect);
+        CHECK(a.family_at(a.parent, "p1") == expect);
+        // Converged: neither direction finds a conflict or anything to write.
+        for (int round = 0; round < 2; ++round) {
+            auto pl = a.pull();
+            auto ps = a.push();
+            CHECK(pl.total(&sync::category_result::conflicts) + ps.total(&sync::category_result::conflicts) == 0);
+            CHECK(pl.total(&sync::category_result::written) + ps.total(&sync::category_result::written) == 0);
+        }
+        CHECK(json::parse(a.child.call("GET", "/admin/api/conflicts", "", "admin-token").body).at("conflicts").as_array().empty());
+        // A second resolution of the same conflict is refused.
+        CHECK(a.child.call("POST", "/admin/api/conflicts/" + std::to_string(id) + "/resolve", choice, "admin-token").status == 404);
+    }
+}
+
+TEST_CASE("admin API: a parked failure is listed, retried on request, and can be discarded, and bad requests are refused clearly") {
+    administered a;
+    auto bad = a.child.call("POST", "/admin/api/conflicts/1/resolve", R"({"choose":"both"})", "admin-token");
+    CHECK(bad.status == 400);
+    CHECK_THAT(bad.body, Catch::Matchers::Contains("choose must be"));
+    CHECK(a.child.call("POST", "/admin/api/conflicts/99/resolve", R"({"choose":"local"})", "admin-token").status == 404);
+    CHECK(a.child.call("GET", "/admin/api/conflicts/x", "", "admin-token").status == 400);
+    CHECK(a.child.call("GET", "/admin/api/failed", "", "").status == 401);
+
+    // A local event whose link names no resource: a per-record failure, parked at once
+    // (max_attempts 1).
+    administered small;
+    auto job = [](store::write_context& c) -> store::result<store::write_result> {
+        store::resource_write w;
+        w.category = "patient";
+        w.key = {"fhir", "Patient", "p9"};
+        w.body = R"({"resourceType":"Patient","id":"p9"})";
+        w.fingerprint = "f";
+        w.origin_node = "child";
+        return store::write_resource(c.db(), w, {"Patient", R"({"fhir":"/nowhere/p9"})", "", ""}, c.new_uuid(), c.now());
+    };
+    REQUIRE(test::run_until_done(small.ioc, small.child.st().write<store::write_result>(std::move(job))));
+    auto r = small.push();
+    REQUIRE(r.total(&sync::category_result::failed) == 1);
+    auto list = small.child.call("GET", "/admin/api/failed?state=parked", "", "admin-token");
+    REQUIRE(list.status == 200);
+    auto failed = json::parse(list.body).at("failed").as_array();
+    REQUIRE(failed.size() == 1);
+    CHECK_THAT(std::string(failed[0].at("error").as_string()), Catch::Matchers::Contains("/nowhere/p9"));
+    const auto id = std::to_string(failed[0].at("id").as_int64());
+    CHECK(small.child.call("POST", "/admin/api/failed/" + id + "/retry", "", "admin-token").status == 200);
+    CHECK(json::parse(small.child.call("GET", "/admin/api/failed?state=pending", "", "admin-token").body).at("failed").as_array().size() == 1);
+    CHECK(small.child.call("DELETE", "/admin/api/failed/" + id, "", "admin-token").status == 204);
+    CHECK(json::parse(small.child.call("GET", "/admin/api/failed", "", "admin-token").body).at("failed").as_array().empty());
+    CHECK(small.child.call("DELETE", "/admin/api/failed/" + id, "", "admin-token").status == 404);
 }

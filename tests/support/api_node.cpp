@@ -27,7 +27,8 @@ std::map<std::string, backend::category_links> links_of(const config::node_confi
 
 }  // namespace
 
-api_node::api_node(asio::io_context& ioc, const std::string& instance_id, const std::string& config_json) : ioc_(ioc) {
+api_node::api_node(asio::io_context& ioc, const std::string& instance_id, const std::string& config_json, route_adder extra_routes)
+    : ioc_(ioc) {
     auto loaded = config::parse_config(config_json, tmp_.path());
     if (!loaded.config) throw std::runtime_error("api_node: bad config: " + (loaded.problems.empty() ? "" : loaded.problems[0].message));
     cfg_ = *loaded.config;
@@ -39,6 +40,8 @@ api_node::api_node(asio::io_context& ioc, const std::string& instance_id, const 
     st_ = std::move(*s);
     routes_ = std::make_shared<net::router>();
     agent::add_api_routes(*routes_, *st_, cfg_);
+    local_ = backend::make_embedded_backend(*st_, backend::embedded_params{});
+    if (extra_routes) extra_routes(*routes_, *st_, *local_);
     std::vector<net::user_entry> users{{"child", "", net::sha256_hex("child-token"), net::role_sync_peer, {}},
                                        {"app", "", net::sha256_hex("app-token"), net::role_local_app, {}},
                                        {"admin", "", net::sha256_hex("admin-token"), net::role_admin, {}}};
@@ -46,7 +49,6 @@ api_node::api_node(asio::io_context& ioc, const std::string& instance_id, const 
                                                  std::make_shared<net::authenticator>(users));
     if (auto ec = server_->listen({asio::ip::make_address("127.0.0.1"), 0})) throw std::runtime_error("api_node: listen: " + ec.message());
     port_ = server_->local_endpoint().port();
-    local_ = backend::make_embedded_backend(*st_, backend::embedded_params{});
 }
 
 api_node::~api_node() = default;

@@ -13,6 +13,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -30,7 +31,10 @@ namespace edgesync::test {
 class api_node {
 public:
     // `config_json`: the node's config file (data_dir and server are filled in); "{}" = defaults.
-    explicit api_node(boost::asio::io_context& ioc, const std::string& instance_id, const std::string& config_json = "{}");
+    // `extra_routes` adds routes (e.g. the admin API) before the server starts.
+    using route_adder = std::function<void(net::router&, store::store&, backend::local_backend& local)>;
+    explicit api_node(boost::asio::io_context& ioc, const std::string& instance_id, const std::string& config_json = "{}",
+                      route_adder extra_routes = {});
     ~api_node();
 
     store::store& st() { return *st_; }

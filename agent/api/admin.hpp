@@ -1,0 +1,33 @@
+// The admin API (role admin), JSON under /admin/api — what an operator needs to see and fix:
+//   GET    /admin/api/failed[?state=pending|parked]    the retry queue
+//   POST   /admin/api/failed/{id}/retry                due now, attempts reset (a parked one too)
+//   DELETE /admin/api/failed/{id}                      discarded (audited)
+//   GET    /admin/api/conflicts[?status=open|resolved] conflicts, newest first
+//   GET    /admin/api/conflicts/{id}                   one, with both versions
+//   POST   /admin/api/conflicts/{id}/resolve           {"choose":"local"|"remote"} or {"resource":{...}}
+// Errors are {"error":{"message":...}} with the matching status.
+#pragma once
+
+#include "net/router.hpp"
+
+#include <string>
+
+namespace edgesync::backend {
+class local_backend;
+}
+namespace edgesync::store {
+class store;
+}
+
+namespace edgesync::api {
+
+struct admin_params {
+    std::string base = "/admin/api";
+    std::uint8_t roles = 0;  // net::role_bit flags that may use it
+    std::string node_id;
+};
+
+// `local` and `parent` (null when this node has none) must outlive the router.
+void add_admin_routes(net::router& r, store::store& st, backend::local_backend& local, backend::local_backend* parent, admin_params p);
+
+}  // namespace edgesync::api
