@@ -34,8 +34,8 @@ struct node_proc {
                           "{\"name\": \"app\", \"token_sha256\": \"" + net::sha256_hex("app-token") + "\", \"roles\": [\"local-app\"]}]}";
         if (parent_port)
             cfg += ",\n\"parent\": {\"url\": \"http://127.0.0.1:" + std::to_string(parent_port) + "\", \"token\": \"child-token\"},\n"
-                   "\"pull\": {\"interval\": \"1s\", \"categories\": [\"location\", \"patient\"], \"backoff_initial\": \"500ms\"},\n"
-                   "\"push\": {\"interval\": \"1s\", \"categories\": [\"location\", \"patient\"], \"backoff_initial\": \"500ms\"}";
+                   "\"pull\": {\"interval\": \"1s\", \"categories\": [\"location\", \"patient\", \"observation\"], \"backoff_initial\": \"500ms\"},\n"
+                   "\"push\": {\"interval\": \"1s\", \"categories\": [\"location\", \"patient\", \"observation\"], \"backoff_initial\": \"500ms\"}";
         cfg += "}\n";
         const auto file = tmp.write("edgesync.jsonc", cfg);
         auto argv = test::own_program(EDGESYNC_BINARY);
@@ -46,7 +46,7 @@ struct node_proc {
     test::raw_response call(const std::string& method, const std::string& path, const std::string& body = "") const {
         asio::io_context ioc;
         std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer app-token\r\n";
-        if (!body.empty()) req += "Content-Type: application/fhir+json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+        if (!body.empty()) req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
         req += "\r\n" + body;
         return test::parse_raw_response(test::run_until_done(ioc, test::raw_exchange(ioc, {asio::ip::make_address("127.0.0.1"), port}, req)));
     }
@@ -126,4 +126,53 @@ TEST_CASE("root and leaf processes: creates, updates and deletes flow both ways 
     CHECK(leaf.events() == leaf_events);
     CHECK(root.content() == content);
     CHECK(leaf.content() == content);
+}
+
+TEST_CASE("a three-level tree (root, mid, two leaves) converges: 1,000 resources and REST metadata down, leaf resources up and across", "[agent][sync]") {
+    node_proc root("root", 0);
+    node_proc mid("mid", root.port);
+    node_proc leaf_a("leaf-a", mid.port);
+    node_proc leaf_b("leaf-b", mid.port);
+    // 1,000 Patients and Observations at the root in one transaction, and REST locations.
+    std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[)";
+    for (int i = 0; i < 1000; ++i) {
+        const std::string id = "root-" + std::to_string(i);
+        const std::string res = i % 2 ? patient(id, "Root")
+                                      : R"({"resourceType":"Observation","id":")" + id +
+                                            R"(","status":"final","code":{"coding":[{"code":"5089AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}]},"valueQuantity":{"value":61.5,"unit":"kg"}})";
+        const std::string type = i % 2 ? "Patient" : "Observation";
+        bundle += (i ? "," : "") + std::string(R"({"resource":)") + res + R"(,"request":{"method":"PUT","url":")" + type + "/" + id + R"("}})";
+    }
+    bundle += "]}";
+    auto tx = root.call("POST", "/ws/fhir2/R4", bundle);
+    REQUIRE(tx.status == 200);
+    for (int i = 0; i < 3; ++i)
+        REQUIRE(root.call("POST", "/ws/rest/v1/location", R"({"uuid":"loc-)" + std::to_string(i) + R"(","name":"Ward )" + std::to_string(i) + R"(","retired":false})").status == 201);
+    for (auto* leaf : {&leaf_a, &leaf_b})
+        for (int i = 0; i < 10; ++i) {
+            const std::string id = std::string(leaf == &leaf_a ? "leaf-a-" : "leaf-b-") + std::to_string(i);
+            REQUIRE(leaf->call("PUT", "/ws/fhir2/R4/Patient/" + id, patient(id, "Leaf")).status == 201);
+        }
+
+    auto all_equal = [&] {
+        const auto c = root.content();
+        return c.size() == 1000 + 3 + 20 && mid.content() == c && leaf_a.content() == c && leaf_b.content() == c;
+    };
+    INFO(mid.proc->output());
+    REQUIRE(eventually(all_equal, std::chrono::seconds(100)));
+
+    // An update at a leaf and a delete at the root travel the whole tree.
+    REQUIRE(leaf_b.call("PUT", "/ws/fhir2/R4/Patient/root-1", patient("root-1", "Fixed-At-Leaf-B")).status == 200);
+    REQUIRE(root.call("DELETE", "/ws/fhir2/R4/Observation/root-0").status / 100 == 2);
+    REQUIRE(eventually([&] { return leaf_a.call("GET", "/ws/fhir2/R4/Patient/root-1").body.find("Fixed-At-Leaf-B") != std::string::npos; }));
+    REQUIRE(eventually([&] { return leaf_b.call("GET", "/ws/fhir2/R4/Observation/root-0").status == 410; }));
+    REQUIRE(eventually(all_equal, std::chrono::seconds(60)));
+    CHECK(root.content().at("fhir/Observation/root-0").find("deleted") != std::string::npos);
+    CHECK(root.call("GET", "/ws/fhir2/R4/Patient/root-1").body.find("Fixed-At-Leaf-B") != std::string::npos);
+
+    // Converged: further rounds move nothing and emit no feed event anywhere.
+    const std::vector<std::int64_t> before{root.events(), mid.events(), leaf_a.events(), leaf_b.events()};
+    std::this_thread::sleep_for(std::chrono::seconds(4));
+    CHECK(std::vector<std::int64_t>{root.events(), mid.events(), leaf_a.events(), leaf_b.events()} == before);
+    CHECK(all_equal());
 }
