@@ -13,6 +13,7 @@
 #include <catch2/catch.hpp>
 #include <sqlite3.h>
 
+#include <csignal>
 #include <map>
 #include <thread>
 
@@ -26,22 +27,32 @@ struct node_proc {
     std::uint16_t port = test::free_loopback_port();
     std::unique_ptr<test::child_process> proc;
 
+    std::string config_file;
+
     // `parent_port` 0: a root.
-    node_proc(const std::string& id, std::uint16_t parent_port) {
+    node_proc(const std::string& id, std::uint16_t parent_port, bool pull = true, bool push = true) {
         std::string cfg = "{\"instance_id\": \"" + id + "\", \"data_dir\": \"data\",\n"
                           "\"server\": {\"listen\": \"127.0.0.1:" + std::to_string(port) + "\", \"users\": [" +
                           "{\"name\": \"child\", \"token_sha256\": \"" + net::sha256_hex("child-token") + "\", \"roles\": [\"sync-peer\"]}," +
                           "{\"name\": \"app\", \"token_sha256\": \"" + net::sha256_hex("app-token") + "\", \"roles\": [\"local-app\"]}]}";
+        const std::string direction = R"("interval": "1s", "categories": ["location", "patient", "observation"], "backoff_initial": "200ms", "backoff_max": "1s")";
         if (parent_port)
-            cfg += ",\n\"parent\": {\"url\": \"http://127.0.0.1:" + std::to_string(parent_port) + "\", \"token\": \"child-token\"},\n"
-                   "\"pull\": {\"interval\": \"1s\", \"categories\": [\"location\", \"patient\", \"observation\"], \"backoff_initial\": \"500ms\"},\n"
-                   "\"push\": {\"interval\": \"1s\", \"categories\": [\"location\", \"patient\", \"observation\"], \"backoff_initial\": \"500ms\"}";
+            cfg += ",\n\"parent\": {\"url\": \"http://127.0.0.1:" + std::to_string(parent_port) + "\", \"token\": \"child-token\", \"timeouts\": {\"connect\": \"2s\"}},\n"
+                   "\"pull\": {\"enabled\": " + (pull ? "true" : "false") + ", " + direction + "},\n"
+                   "\"push\": {\"enabled\": " + (push ? "true" : "false") + ", " + direction + "}";
         cfg += "}\n";
-        const auto file = tmp.write("edgesync.jsonc", cfg);
+        config_file = tmp.write("edgesync.jsonc", cfg);
+        start();
+    }
+    void start() {
         auto argv = test::own_program(EDGESYNC_BINARY);
-        argv.insert(argv.end(), {"run", "-c", file});
+        argv.insert(argv.end(), {"run", "-c", config_file});
         proc = std::make_unique<test::child_process>(argv, tmp.file("node.out"));
         REQUIRE(test::wait_for_port(port, std::chrono::seconds(60)));
+    }
+    void kill9() {
+        ::kill(proc->pid(), SIGKILL);
+        REQUIRE(proc->wait(std::chrono::seconds(30)));
     }
     test::raw_response call(const std::string& method, const std::string& path, const std::string& body = "") const {
         asio::io_context ioc;
@@ -175,4 +186,50 @@ TEST_CASE("a three-level tree (root, mid, two leaves) converges: 1,000 resources
     std::this_thread::sleep_for(std::chrono::seconds(4));
     CHECK(std::vector<std::int64_t>{root.events(), mid.events(), leaf_a.events(), leaf_b.events()} == before);
     CHECK(all_equal());
+}
+
+TEST_CASE("a pull-only node only pulls and a push-only node only pushes", "[agent][sync]") {
+    node_proc root("root", 0);
+    node_proc pull_only("pull-only", root.port, true, false);
+    node_proc push_only("push-only", root.port, false, true);
+    REQUIRE(root.call("PUT", "/ws/fhir2/R4/Patient/from-root", patient("from-root", "Root")).status == 201);
+    REQUIRE(pull_only.call("PUT", "/ws/fhir2/R4/Patient/from-pull-only", patient("from-pull-only", "P")).status == 201);
+    REQUIRE(push_only.call("PUT", "/ws/fhir2/R4/Patient/from-push-only", patient("from-push-only", "Q")).status == 201);
+    REQUIRE(eventually([&] { return pull_only.call("GET", "/ws/fhir2/R4/Patient/from-root").status == 200; }));
+    REQUIRE(eventually([&] { return root.call("GET", "/ws/fhir2/R4/Patient/from-push-only").status == 200; }));
+    // Several rounds later, still nothing the other way.
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    CHECK(root.call("GET", "/ws/fhir2/R4/Patient/from-pull-only").status == 404);
+    CHECK(push_only.call("GET", "/ws/fhir2/R4/Patient/from-root").status == 404);
+    CHECK(push_only.call("GET", "/ws/fhir2/R4/Patient/from-push-only").status == 200);
+    // The pull-only node did get what the push-only node sent up, through the root.
+    CHECK(eventually([&] { return pull_only.call("GET", "/ws/fhir2/R4/Patient/from-push-only").status == 200; }));
+}
+
+TEST_CASE("the parent killed mid-pull: the child resumes after the restart and ends with everything once, nothing lost or doubled", "[agent][sync]") {
+    node_proc root("root", 0);
+    std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[)";
+    for (int i = 0; i < 1000; ++i) {
+        const std::string id = "p" + std::to_string(i);
+        bundle += (i ? "," : "") + std::string(R"({"resource":)") + patient(id, "Root") + R"(,"request":{"method":"PUT","url":"Patient/)" + id + R"("}})";
+    }
+    bundle += "]}";
+    REQUIRE(root.call("POST", "/ws/fhir2/R4", bundle).status == 200);
+    node_proc leaf("leaf", root.port, true, false);
+    // Kill the parent once the child has some, but not all.
+    REQUIRE(eventually([&] { return leaf.content().size() >= 50; }, std::chrono::seconds(60)));
+    root.kill9();
+    const auto partial = leaf.content().size();
+    INFO("child had " << partial << " when the parent died");
+    CHECK(partial < 1000);
+    std::this_thread::sleep_for(std::chrono::seconds(2));  // the child's runs now fail and back off
+    const auto while_down = leaf.content().size();
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    CHECK(leaf.content().size() == while_down);
+    CHECK_FALSE(leaf.proc->wait(std::chrono::milliseconds(0)));  // still running
+    root.start();
+    REQUIRE(eventually([&] { return leaf.content() == root.content(); }, std::chrono::seconds(120)));
+    CHECK(leaf.content().size() == 1000);
+    // Each resource was written once: one feed event per resource, no replays written twice.
+    CHECK(leaf.events() == 1000);
 }
