@@ -49,7 +49,7 @@ struct handler {
     json::value_stack vs;
     capture capturing = capture::none;
     std::size_t capture_depth = 0;  // depth inside the captured container
-    std::size_t capture_bytes = 0;
+    std::uint64_t capture_bytes = 0;
 
     std::string resource_type, type, next_link;
     std::optional<std::int64_t> total;

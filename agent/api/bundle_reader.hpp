@@ -36,7 +36,7 @@ inline boost::system::error_code make_error_code(bundle_errc e) noexcept { retur
 struct bundle_limits {
     std::size_t max_depth = 64;                   // JSON nesting, the Bundle's own levels included
     std::size_t max_entries = 100'000;
-    std::size_t max_entry_bytes = 4 * 1024 * 1024;  // text of one entry (strings, keys, ~8 per scalar)
+    std::uint64_t max_entry_bytes = 4 * 1024 * 1024;  // text of one entry (strings, keys, ~8 per scalar)
 };
 
 class bundle_reader {
