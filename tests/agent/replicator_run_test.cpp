@@ -18,6 +18,8 @@
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
 
+#include <map>
+
 using namespace edgesync;
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -312,4 +314,63 @@ TEST_CASE("admin API: a parked failure is listed, retried on request, and can be
     CHECK(small.child.call("DELETE", "/admin/api/failed/" + id, "", "admin-token").status == 204);
     CHECK(json::parse(small.child.call("GET", "/admin/api/failed", "", "admin-token").body).at("failed").as_array().empty());
     CHECK(small.child.call("DELETE", "/admin/api/failed/" + id, "", "admin-token").status == 404);
+}
+
+TEST_CASE("a child pulling from OpenMRS (the double serving the recorded fixtures) stores the right resources, from sync2-style and Bahmni-style feeds") {
+    asio::io_context ioc;
+    test::openmrs_double openmrs(ioc);
+    test::api_node child(ioc, "child");
+    net::client_params cp;
+    cp.use_env_proxy = false;
+    net::http_client client(ioc.get_executor(), cp);
+    backend::openmrs_params op;
+    op.base_url = openmrs.base_url();
+    op.authorization = net::basic_authorization("admin", "Admin123");
+    op.peer = "parent";
+    auto up = backend::make_openmrs_backend(client, child.st(), op);
+    auto fixture = [](const std::string& rel) { return json::parse(test::read_file(std::string(EDGESYNC_SHARED_DIR) + "/fixtures/openmrs/" + rel)); };
+
+    // sync2 style: FHIR resources announced with JSON link maps.
+    const std::map<std::string, std::string> fhir{{"patient", "fhir-r4/server-captures/ozone-patient-3.json"},
+                                                  {"encounter", "fhir-r4/server-captures/ozone-encounter.json"},
+                                                  {"observation", "fhir-r4/fhir2-module-payloads/ObservationWebTest_create.json"}};
+    std::map<std::string, json::value> expected;
+    for (const auto& [category, file] : fhir) {
+        json::value v = fixture(file);
+        const std::string type(v.at("resourceType").as_string());
+        const std::string id = v.as_object().contains("id") ? std::string(v.at("id").as_string()) : "obs-" + category;
+        openmrs.seed_fhir(type, id, v);
+        openmrs.add_event(category, type, R"({"rest":"/ws/rest/v1/)" + category + "/" + id + R"(?v=full","fhir":"/ws/fhir2/R4/)" + type + "/" + id + R"("})", "CREATED");
+        expected["fhir/" + type + "/" + id] = *openmrs.fhir(type, id);
+    }
+    // Bahmni style: one REST URL per entry; a voided patient among them.
+    for (const char* file : {"rest-v1/patient-full-bahmni.json", "rest-v1/patient-full-voided-merged.json"}) {
+        json::value v = fixture(file);
+        const std::string uuid(v.at("uuid").as_string());
+        openmrs.seed_rest("patient", uuid, v);
+        openmrs.add_event("patient", "Patient", "/openmrs/ws/rest/v1/patient/" + uuid + "?v=full");
+        if (!v.at("voided").as_bool()) expected["rest/patient/" + uuid] = v;
+    }
+
+    auto r = test::run_until_done(ioc, sync::replicate(*up, child.local(), child.st(), params("pull", {"patient", "encounter", "observation"})));
+    REQUIRE_FALSE(r.error);
+    CHECK(r.total(&sync::category_result::failed) == 0);
+    CHECK(r.total(&sync::category_result::written) == 4);
+    CHECK(r.total(&sync::category_result::agreed) == 1);  // the voided patient: absent here, deleted there
+
+    std::size_t live = 0;
+    for (const auto& [key, body] : expected) {
+        INFO(key);
+        const auto slash = key.find('/'), slash2 = key.find('/', slash + 1);
+        auto got = test::run_until_done(ioc, child.local().get({"", {key.substr(0, slash), key.substr(slash + 1, slash2 - slash - 1), key.substr(slash2 + 1)}}));
+        REQUIRE(got.resource.state == backend::presence::present);
+        CHECK(json::parse(got.resource.body) == body);  // exactly what OpenMRS served
+        ++live;
+    }
+    CHECK(live == 4);
+    auto job = [](store::sql::connection& db) { return store::count_resources(db, true); };
+    CHECK(*test::run_until_done(ioc, child.st().read<std::int64_t>(std::move(job))) == 4);
+    // A second run: nothing new.
+    auto again = test::run_until_done(ioc, sync::replicate(*up, child.local(), child.st(), params("pull", {"patient", "encounter", "observation"})));
+    CHECK(again.total(&sync::category_result::entries) == 0);
 }
