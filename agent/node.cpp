@@ -127,6 +127,7 @@ sync::replicate_params direction_params_of(const config::node_config& cfg, const
         auto def = cfg.categories.find(c);
         p.categories.push_back({c, client != d.clients.end() ? client->second : def != cfg.categories.end() ? def->second.client : "fhir"});
     }
+    p.concurrency = d.concurrency;
     p.policy = cfg.conflicts;
     p.continue_on_failure = cfg.retry.continue_on_failure;
     p.retry = agent::retry_policy(cfg);

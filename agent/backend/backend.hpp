@@ -86,7 +86,9 @@ public:
 
     // Reads this side's feed of `category` from the marker stored for it, handing each new entry
     // to `process` with the marker that follows it (feed::run_feed's contract).
-    virtual boost::asio::awaitable<feed::run_status> read_feed(std::string category, feed::entry_processor process) = 0;
+    // `ahead` (optional) sees each batch of entries before they are processed (see feed::entries_hook).
+    virtual boost::asio::awaitable<feed::run_status> read_feed(std::string category, feed::entry_processor process,
+                                                               feed::entries_hook ahead = {}) = 0;
     // The marker key read_feed keeps for `category` (for status and tests).
     virtual std::string feed_key(const std::string& category) const = 0;
 

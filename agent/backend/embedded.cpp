@@ -47,7 +47,7 @@ public:
     std::string_view kind() const noexcept override { return "embedded"; }
     std::string feed_key(const std::string& category) const override { return local_feed_key(category); }
 
-    asio::awaitable<feed::run_status> read_feed(std::string category, feed::entry_processor process) override {
+    asio::awaitable<feed::run_status> read_feed(std::string category, feed::entry_processor process, feed::entries_hook ahead) override {
         feed::run_status status;
         const std::string key = local_feed_key(category);
         auto read_marker = [key](store::sql::connection& db) { return store::get_marker(db, key); };
@@ -71,8 +71,13 @@ public:
             }
             if (events->empty()) co_return status;
             ++status.pages;
-            for (const auto& e : *events) {
-                const feed::feed_entry entry = entry_of(e);
+            std::vector<feed::feed_entry> entries;
+            entries.reserve(events->size());
+            for (const auto& e : *events) entries.push_back(entry_of(e));
+            if (ahead) ahead(entries);
+            for (std::size_t i = 0; i < events->size(); ++i) {
+                const auto& e = (*events)[i];
+                const feed::feed_entry& entry = entries[i];
                 const store::marker next{key, entry.id, key + "/" + std::to_string(e.id)};
                 error_code ec = co_await process(entry, next);
                 if (ec == feed::entry_skipped()) {

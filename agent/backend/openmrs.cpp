@@ -65,7 +65,7 @@ public:
     std::string_view kind() const noexcept override { return "openmrs"; }
     std::string feed_key(const std::string& category) const override { return p_.base_url + "/ws/atomfeed/" + category + "/recent"; }
 
-    asio::awaitable<feed::run_status> read_feed(std::string category, feed::entry_processor process) override {
+    asio::awaitable<feed::run_status> read_feed(std::string category, feed::entry_processor process, feed::entries_hook ahead) override {
         feed::run_params rp;
         rp.feed_url = feed_key(category);
         rp.authorization = p_.authorization;
@@ -74,7 +74,7 @@ public:
         rp.direction = "push";
         rp.category = category;
         rp.peer = p_.peer;
-        co_return co_await feed::run_feed(client_, st_, std::move(rp), std::move(process));
+        co_return co_await feed::run_feed(client_, st_, std::move(rp), std::move(process), std::move(ahead));
     }
 
     asio::awaitable<get_result> get(resource_ref r) override {

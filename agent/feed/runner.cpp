@@ -23,7 +23,8 @@ boost::system::error_code entry_skipped() {
     return {1, c};
 }
 
-boost::asio::awaitable<run_status> run_feed(net::http_client& client, store::store& st, run_params p, entry_processor process) {
+boost::asio::awaitable<run_status> run_feed(net::http_client& client, store::store& st, run_params p, entry_processor process,
+                                            entries_hook ahead) {
     run_status status;
     // Where we are: the marker, and the feed id prefix seen when it was written.
     auto read_job = [url = p.feed_url](store::sql::connection& db) -> store::result<walk_marker> {
@@ -78,6 +79,7 @@ boost::asio::awaitable<run_status> run_feed(net::http_client& client, store::sto
                 }
                 recorded_prefix = out.prefix;
             }
+            if (ahead && !out.entries.empty()) ahead(out.entries);
             for (const auto& e : out.entries) {
                 const store::marker next{p.feed_url, e.id, out.via};
                 auto ec = co_await process(e, next);

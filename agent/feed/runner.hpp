@@ -51,7 +51,11 @@ boost::system::error_code entry_skipped();
 
 using entry_processor =
     std::function<boost::asio::awaitable<boost::system::error_code>(const feed_entry&, const store::marker& next)>;
+// Told each page's new entries before the first of them goes to the processor, so it can start
+// fetching ahead (the processor still gets them one by one, in order).
+using entries_hook = std::function<void(const std::vector<feed_entry>&)>;
 
-boost::asio::awaitable<run_status> run_feed(net::http_client& client, store::store& st, run_params p, entry_processor process);
+boost::asio::awaitable<run_status> run_feed(net::http_client& client, store::store& st, run_params p, entry_processor process,
+                                            entries_hook ahead = {});
 
 }  // namespace edgesync::feed

@@ -7,8 +7,16 @@
 
 #include <boost/json/parse.hpp>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <algorithm>
 #include <chrono>
+#include <deque>
+#include <map>
 #include <random>
 
 namespace edgesync::sync {
@@ -77,9 +85,9 @@ std::string fingerprint_of(const backend::local_resource& r) {
 // One category's run: the state each entry's coroutine needs. Lives in replicate()'s frame for the
 // whole feed run.
 struct category_run {
-    category_run(backend::local_backend& s, backend::local_backend& t, store::store& store_, const replicate_params& params,
-                 const route& rt, category_result& result)
-        : source(s), target(t), st(store_), p(params), r(rt), out(result) {}
+    category_run(asio::any_io_executor executor, backend::local_backend& s, backend::local_backend& t, store::store& store_,
+                 const replicate_params& params, const route& rt, category_result& result)
+        : source(s), target(t), st(store_), p(params), r(rt), out(result), ex(std::move(executor)) {}
     backend::local_backend& source;
     backend::local_backend& target;
     store::store& st;
@@ -175,36 +183,139 @@ struct category_run {
     std::int64_t retry_id = 0;
     std::string retry_feed_uri;
 
-    asio::awaitable<error_code> process(const feed::feed_entry& e, const store::marker* next) {
-        const auto t0 = std::chrono::steady_clock::now();
-        ++out.entries;
+    // ---- fetching ahead ------------------------------------------------------------------------
+    // Up to `p.concurrency` entries are fetched (source and target state) while earlier ones are
+    // decided and committed; results are taken strictly in feed order. At most 2 x concurrency
+    // fetched results are held. A result is fetched again when an entry processed after its fetch
+    // began touched the same resource (the state it read may be stale).
+    struct fetched {
+        std::string link_problem;  // the entry names no resource we can fetch
         store::resource_key key;
+        backend::get_result src, tgt;
+        bool echo = false;  // push: the resource came from the peer (tgt not fetched)
+    };
+    struct slot {
+        explicit slot(asio::any_io_executor ex, feed::feed_entry en) : entry(std::move(en)), ready(ex, asio::steady_timer::time_point::max()) {}
+        feed::feed_entry entry;
+        fetched f;
+        bool done = false;
+        std::uint64_t started_at = 0;  // `processed` when the fetch began
+        asio::steady_timer ready;      // cancelled when done
+    };
+    asio::any_io_executor ex;
+    std::weak_ptr<category_run> self;
+    std::deque<feed::feed_entry> waiting;  // told about, not yet started
+    std::map<std::string, std::shared_ptr<slot>> slots;  // started, by entry id
+    std::size_t in_flight = 0;
+    bool stopping = false;
+    std::uint64_t processed = 0;
+    std::deque<std::pair<std::uint64_t, std::string>> recent;  // (processed at, key) of the last entries
+    asio::steady_timer idle{ex};
+
+    static std::string key_text(const store::resource_key& k) { return k.representation + "/" + k.type + "/" + k.uuid; }
+
+    asio::awaitable<fetched> fetch(const feed::feed_entry& e) {
+        fetched f;
         auto links = feed::parse_entry_content(e.content);
         if (!links) {
-            const std::string why = "entry content not understood: " + links.error().message();
-            co_return co_await fail(e, next, key, why, t0);
+            f.link_problem = "entry content not understood: " + links.error().message();
+            co_return f;
         }
         std::string_view link = links->link_for(r.client);
         if (link.empty()) link = links->link_for(r.client == "fhir" ? "rest" : "fhir");
         auto k = key_from_link(link);
         if (!k) {
-            const std::string why = "entry link '" + std::string(link) + "' names no FHIR or REST resource";
-            co_return co_await fail(e, next, key, why, t0);
+            f.link_problem = "entry link '" + std::string(link) + "' names no FHIR or REST resource";
+            co_return f;
         }
-        key = *k;
-        const backend::resource_ref ref{r.category, key};
+        f.key = *k;
+        const backend::resource_ref ref{r.category, f.key};
+        f.src = co_await source.get(ref);
+        if (f.src.ec) co_return f;
+        if (!pull() && !f.src.resource.arrived_from.empty() && f.src.resource.arrived_from == p.peer) {
+            f.echo = true;
+            co_return f;
+        }
+        f.tgt = co_await target.get(ref);
+        co_return f;
+    }
 
-        auto src = co_await source.get(ref);
+    void ahead(const std::vector<feed::feed_entry>& entries) {
+        if (p.concurrency <= 1) return;
+        for (const auto& e : entries) waiting.push_back(e);
+        pump();
+    }
+    void pump() {
+        while (!stopping && in_flight < p.concurrency && slots.size() < 2 * p.concurrency && !waiting.empty()) {
+            auto s = std::make_shared<slot>(ex, std::move(waiting.front()));
+            waiting.pop_front();
+            if (slots.count(s->entry.id)) continue;  // the same event twice: fetched when processed
+            s->started_at = processed;
+            slots[s->entry.id] = s;
+            ++in_flight;
+            asio::co_spawn(ex, fetch_into(self.lock(), s), log::on_task_exit{"sync_fetch"});
+        }
+    }
+    static asio::awaitable<void> fetch_into(std::shared_ptr<category_run> run, std::shared_ptr<slot> s) {
+        s->f = co_await run->fetch(s->entry);
+        s->done = true;
+        s->ready.cancel();
+        --run->in_flight;
+        if (run->in_flight == 0) run->idle.cancel();
+        run->pump();
+    }
+    // The fetched state for `e`: taken from its slot when it was fetched ahead, else fetched now.
+    asio::awaitable<void> take(const feed::feed_entry& e, fetched& out_f) {
+        auto it = slots.find(e.id);
+        if (it == slots.end()) {
+            out_f = co_await fetch(e);
+        } else {
+            auto s = it->second;
+            if (!s->done) {
+                boost::system::error_code ec;
+                co_await s->ready.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            }
+            slots.erase(it);
+            bool stale = false;
+            for (const auto& [at, k] : recent) stale |= at >= s->started_at && k == key_text(s->f.key);
+            if (stale) out_f = co_await fetch(e);  // (not a ?: around co_await: GCC 12)
+            else out_f = std::move(s->f);
+            pump();
+        }
+        recent.emplace_back(processed++, key_text(out_f.key));
+        while (recent.size() > 4 * p.concurrency + 4) recent.pop_front();
+    }
+    // Before the run's state goes away: no fetch may still be running.
+    asio::awaitable<void> drain() {
+        stopping = true;
+        waiting.clear();
+        while (in_flight > 0) {
+            idle.expires_at(asio::steady_timer::time_point::max());
+            boost::system::error_code ec;
+            co_await idle.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        slots.clear();
+    }
+
+    asio::awaitable<error_code> process(const feed::feed_entry& e, const store::marker* next) {
+        const auto t0 = std::chrono::steady_clock::now();
+        ++out.entries;
+        fetched f;
+        co_await take(e, f);
+        const store::resource_key key = f.key;
+        if (!f.link_problem.empty()) co_return co_await fail(e, next, key, f.link_problem, t0);
+        const backend::resource_ref ref{r.category, key};
+        const backend::get_result& src = f.src;
         if (src.ec) {
             if (backend::is_record_failure(src.ec)) co_return co_await fail(e, next, key, src.detail, t0);
             co_return src.ec;
         }
         // Echo suppression: what came from the peer does not go back to it.
-        if (!pull() && !src.resource.arrived_from.empty() && src.resource.arrived_from == p.peer) {
+        if (f.echo) {
             ++out.kept;
             co_return feed::entry_skipped();
         }
-        auto tgt = co_await target.get(ref);
+        const backend::get_result& tgt = f.tgt;
         if (tgt.ec) {
             if (backend::is_record_failure(tgt.ec)) co_return co_await fail(e, next, key, tgt.detail, t0);
             co_return tgt.ec;
@@ -309,7 +420,8 @@ asio::awaitable<error_code> retry_pass(backend::local_backend& source, backend::
         if (!f.tags.empty()) e.categories.push_back(f.tags);
         e.content = f.event_content;
         category_result& out = result.retried;
-        auto run = std::make_shared<category_run>(source, target, st, p, *r, out);
+        auto executor = co_await asio::this_coro::executor;
+        auto run = std::make_shared<category_run>(executor, source, target, st, p, *r, out);
         run->retry_id = f.id;
         run->retry_feed_uri = f.feed_uri;
         const std::size_t failed_before = out.failed;
@@ -329,9 +441,13 @@ asio::awaitable<replicate_result> replicate(backend::local_backend& source, back
         result.categories.push_back({});
         category_result& out = result.categories.back();
         out.category = r.category;
-        auto run = std::make_shared<category_run>(source, target, st, p, r, out);
+        auto executor = co_await asio::this_coro::executor;
+        auto run = std::make_shared<category_run>(executor, source, target, st, p, r, out);
+        run->self = run;
         feed::entry_processor process = [run](const feed::feed_entry& e, const store::marker& next) { return run->process(e, &next); };
-        out.feed = co_await source.read_feed(r.category, std::move(process));
+        feed::entries_hook ahead = [run](const std::vector<feed::feed_entry>& entries) { run->ahead(entries); };
+        out.feed = co_await source.read_feed(r.category, std::move(process), std::move(ahead));
+        co_await run->drain();
         if (out.feed.error) {
             result.error = out.feed.error;
             result.detail = r.category + ": " + out.feed.detail;

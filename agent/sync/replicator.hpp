@@ -16,7 +16,8 @@
 // After the feeds, queued failures of this direction are retried: those due, or all pending ones
 // after a run that wrote something (a missing dependency may have arrived).
 //
-// Entries are processed one at a time in feed order (see the issue note for the pipelined fetch).
+// Slow links: up to `concurrency` entries are fetched ahead while earlier ones are decided and
+// committed, strictly in feed order.
 #pragma once
 
 #include "agent/backend/backend.hpp"
@@ -75,6 +76,7 @@ struct replicate_params {
     std::string peer;       // the other side's name: fingerprints, audit, arrived_from of pulled changes
     std::string node_id;    // this node (origin of nothing it relays)
     std::vector<route> categories;  // processed in this order
+    std::uint32_t concurrency = 4;  // entries fetched ahead while earlier ones commit (1 = none)
     config::conflict_policy policy = config::conflict_policy::manual;
     bool continue_on_failure = true;
     store::retry_policy retry;

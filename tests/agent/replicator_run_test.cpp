@@ -374,3 +374,46 @@ TEST_CASE("a child pulling from OpenMRS (the double serving the recorded fixture
     auto again = test::run_until_done(ioc, sync::replicate(*up, child.local(), child.st(), params("pull", {"patient", "encounter", "observation"})));
     CHECK(again.total(&sync::category_result::entries) == 0);
 }
+
+TEST_CASE("slow links: up to `concurrency` fetches are in flight at once, and the results still commit in feed order") {
+    for (std::uint32_t concurrency : {1u, 4u}) {
+        INFO("concurrency " << concurrency);
+        asio::io_context ioc;
+        test::openmrs_double openmrs(ioc);
+        openmrs.page_size = 10;
+        openmrs.read_delay = std::chrono::milliseconds(30);
+        test::api_node child(ioc, "child");
+        net::client_params cp;
+        cp.use_env_proxy = false;
+        cp.max_connections_per_origin = 8;
+        net::http_client client(ioc.get_executor(), cp);
+        backend::openmrs_params op;
+        op.base_url = openmrs.base_url();
+        op.authorization = net::basic_authorization("admin", "Admin123");
+        op.peer = "parent";
+        auto up = backend::make_openmrs_backend(client, child.st(), op);
+        // 25 events over 3 pages; p3 changes twice (the second fetch must see the final state).
+        for (int i = 0; i < 24; ++i) {
+            const std::string id = "p" + std::to_string(i);
+            openmrs.seed_fhir("Patient", id, json::parse(patient(id, "Family" + std::to_string(i))));
+            openmrs.add_event("patient", "Patient", R"({"fhir":"/ws/fhir2/R4/Patient/)" + id + R"("})");
+        }
+        openmrs.add_event("patient", "Patient", R"({"fhir":"/ws/fhir2/R4/Patient/p3"})");
+        auto p = params("pull", {"patient"});
+        p.concurrency = concurrency;
+        auto r = test::run_until_done(ioc, sync::replicate(*up, child.local(), child.st(), p));
+        REQUIRE_FALSE(r.error);
+        CHECK(r.total(&sync::category_result::written) == 24);
+        CHECK(r.total(&sync::category_result::entries) == 25);
+        CHECK(openmrs.max_reads_in_flight == concurrency);
+        // Committed in feed order: the local feed has the 24 patients in the parent's order.
+        auto job = [](store::sql::connection& db) { return store::events_after(db, "patient", 0, 100); };
+        auto events = *test::run_until_done(ioc, child.st().read<std::vector<store::event_record>>(std::move(job)));
+        REQUIRE(events.size() == 24);
+        for (int i = 0; i < 24; ++i) CHECK(json::parse(events[static_cast<std::size_t>(i)].object).at("fhir").as_string() == "/ws/fhir2/R4/Patient/p" + std::to_string(i));
+        auto mk = [key = up->feed_key("patient")](store::sql::connection& db) { return store::get_marker(db, key); };
+        auto m = *test::run_until_done(ioc, child.st().read<std::optional<store::marker>>(std::move(mk)));
+        REQUIRE(m);
+        CHECK(m->last_read_entry_id == "tag:atomfeed.ict4h.org:" + openmrs.events("patient").back().uuid);
+    }
+}

@@ -7,6 +7,10 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -369,6 +373,15 @@ openmrs_double::openmrs_double(asio::io_context& ioc, std::string user, std::str
             if (s->self->fail_next > 0) {
                 --s->self->fail_next;
                 co_return net::reply::text(static_cast<http::status>(s->self->fail_status), "injected failure\n");
+            }
+            const bool resource_read = ctx.req.method() == http::verb::get && ctx.path.find("/ws/atomfeed/") == std::string_view::npos;
+            if (resource_read && s->self->read_delay.count() > 0) {
+                auto& d = *s->self;
+                d.max_reads_in_flight = std::max(d.max_reads_in_flight, ++d.reads_in_flight);
+                asio::steady_timer t(co_await asio::this_coro::executor, d.read_delay);
+                boost::system::error_code ec;
+                co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+                --d.reads_in_flight;
             }
             if (!s->authorized(ctx)) {
                 net::reply r = rest_error(http::status::unauthorized, "User is not logged in", "org.openmrs.api.APIAuthenticationException");

@@ -21,6 +21,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json/value.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -76,6 +77,10 @@ public:
     // Answers the next `fail_next` requests with this status (0 = none), for outage tests.
     unsigned fail_status = 0;
     std::size_t fail_next = 0;
+    // Each resource GET (FHIR or REST) is answered after this long (a slow link), and the most
+    // GETs ever waiting at once is counted.
+    std::chrono::milliseconds read_delay{0};
+    std::size_t reads_in_flight = 0, max_reads_in_flight = 0;
 
     const std::vector<logged_request>& requests() const;
     void clear_requests();
