@@ -221,6 +221,7 @@ int run_node(const config::node_config& cfg) {
         pp.limits = reader_limits;
         pp.on_marker_lost = feed_policy;
         pp.peer = "parent";
+        pp.batch_size = cfg.pull.batch_size;
         parent = backend::make_openmrs_backend(*parent_link->client, st, pp);
     }
     auto routes = base_routes(st);

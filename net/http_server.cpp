@@ -54,6 +54,7 @@ struct http_server::state {
     asio::steady_timer changed;  // cancelled whenever a session ends
     std::list<session_entry> sessions;
     bool stopping = false;
+    std::uint64_t handled = 0;  // requests that reached a route's handler
 };
 
 namespace {
@@ -313,6 +314,7 @@ asio::awaitable<reply> dispatch(session_state& st, const request& req, const std
         }
     }
     request_context ctx{req, path, query, std::move(m.params), who, peer};
+    ++st.handled;
     co_return co_await run_handler(st, m.found->h, ctx);
 }
 
@@ -482,6 +484,8 @@ tcp::endpoint http_server::local_endpoint() const {
     error_code ec;
     return state_->acceptor.local_endpoint(ec);
 }
+
+std::uint64_t http_server::requests_handled() const noexcept { return state_->handled; }
 
 std::size_t http_server::active_connections() const noexcept { return state_->sessions.size(); }
 

@@ -59,6 +59,8 @@ public:
     boost::asio::awaitable<void> stop(std::chrono::milliseconds grace);
 
     std::size_t active_connections() const noexcept;
+    // Requests that passed routing and authorization and reached their handler (metrics, tests).
+    std::uint64_t requests_handled() const noexcept;
 
     // Runs one connection on a stream the caller made (tests: scripted and fault-injecting
     // streams), exactly as an accepted one, wrapper included. Completes when the session ends.

@@ -26,6 +26,16 @@ const boost::system::error_category& backend_category() noexcept {
     return c;
 }
 
+boost::asio::awaitable<std::vector<get_result>> local_backend::get_many(std::vector<resource_ref> refs) {
+    std::vector<get_result> out;
+    out.reserve(refs.size());
+    for (auto& r : refs) {
+        auto one = co_await get(std::move(r));
+        out.push_back(std::move(one));
+    }
+    co_return out;
+}
+
 bool is_record_failure(const boost::system::error_code& ec) noexcept {
     // The store's own per-job refusals concern the record, not the store; a disk or queue
     // problem concerns every record and stops the run.

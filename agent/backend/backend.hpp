@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 namespace edgesync::backend {
 
@@ -93,6 +94,10 @@ public:
     virtual std::string feed_key(const std::string& category) const = 0;
 
     virtual boost::asio::awaitable<get_result> get(resource_ref r) = 0;
+    // Several at once, results in the same order. The default asks one by one; a backend that can
+    // do better (a FHIR Bundle batch of GETs) overrides it and says how many it takes per call.
+    virtual boost::asio::awaitable<std::vector<get_result>> get_many(std::vector<resource_ref> refs);
+    virtual std::size_t batch_limit() const noexcept { return 1; }
     virtual boost::asio::awaitable<apply_result> apply(change c) = 0;
 };
 

@@ -1,6 +1,8 @@
 #include "agent/backend/openmrs.hpp"
 
+#include "agent/api/bundle_reader.hpp"
 #include "agent/api/fhir.hpp"
+#include "agent/common/log.hpp"
 #include "net/http_client.hpp"
 #include "store/store.hpp"
 
@@ -134,6 +136,34 @@ public:
         co_return out;
     }
 
+    std::size_t batch_limit() const noexcept override { return batching_ == tri::no || p_.batch_size < 2 ? 1 : p_.batch_size; }
+
+    asio::awaitable<std::vector<get_result>> get_many(std::vector<resource_ref> refs) override {
+        std::vector<get_result> out(refs.size());
+        std::vector<std::size_t> fhir_at;  // which refs go in the batch
+        if (p_.batch_size >= 2 && refs.size() >= 2) {
+            if (batching_ == tri::unknown) co_await discover_batch();
+            if (batching_ == tri::yes)
+                for (std::size_t i = 0; i < refs.size(); ++i)
+                    if (refs[i].key.representation == "fhir") fhir_at.push_back(i);
+        }
+        if (fhir_at.size() >= 2) {
+            const bool ok = co_await batch_get(refs, fhir_at, out);
+            if (!ok) fhir_at.clear();  // refused: asked one by one below
+        } else {
+            fhir_at.clear();
+        }
+        std::size_t next_batched = 0;
+        for (std::size_t i = 0; i < refs.size(); ++i) {
+            if (next_batched < fhir_at.size() && fhir_at[next_batched] == i) {
+                ++next_batched;
+                continue;
+            }
+            out[i] = co_await get(refs[i]);
+        }
+        co_return out;
+    }
+
     asio::awaitable<apply_result> apply(change c) override {
         // (Not a ?: of two co_awaits: GCC 12 miscompiles that.)
         apply_result out;
@@ -251,6 +281,106 @@ private:
             refuse(out, what, *resp);
         }
         co_return out;
+    }
+
+    enum class tri : std::uint8_t { unknown, yes, no };
+    tri batching_ = tri::unknown;
+
+    // Reads the CapabilityStatement once: batching only when the server says it takes batches.
+    asio::awaitable<void> discover_batch() {
+        net::client_request req;
+        req.url = p_.base_url + "/ws/fhir2/R4/metadata";
+        req.authorization = p_.authorization;
+        req.headers.set(http::field::accept, "application/fhir+json");
+        auto resp = co_await client_.request(std::move(req));
+        if (!resp) co_return;  // a transport failure: ask again next time
+        batching_ = tri::no;
+        if (resp->status != 200) co_return;
+        error_code pe;
+        json::value v = json::parse(resp->body, pe);
+        const auto* rest = !pe && v.is_object() ? v.as_object().if_contains("rest") : nullptr;
+        if (!rest || !rest->is_array()) co_return;
+        for (const auto& r : rest->as_array()) {
+            const auto* inter = r.is_object() ? r.as_object().if_contains("interaction") : nullptr;
+            if (!inter || !inter->is_array()) continue;
+            for (const auto& i : inter->as_array())
+                if (i.is_object() && i.as_object().if_contains("code") && i.as_object().at("code") == "batch") batching_ = tri::yes;
+        }
+        log::info("backend_batch", {{"server", p_.base_url}, {"batch", batching_ == tri::yes}});
+    }
+
+    // One Bundle batch of GETs for refs[at...], its answer read entry by entry as it arrives. False
+    // when the server refused the batch itself (then batching is off and the caller asks singly);
+    // a transport failure fills every result with it.
+    asio::awaitable<bool> batch_get(const std::vector<resource_ref>& refs, const std::vector<std::size_t>& at, std::vector<get_result>& out) {
+        json::array entries;
+        for (std::size_t i : at)
+            entries.push_back(json::object{{"request", json::object{{"method", "GET"}, {"url", refs[i].key.type + "/" + refs[i].key.uuid}}}});
+        net::client_request req;
+        req.method = http::verb::post;
+        req.url = p_.base_url + "/ws/fhir2/R4";
+        req.authorization = p_.authorization;
+        req.headers.set(http::field::accept, "application/fhir+json");
+        req.headers.set(http::field::content_type, "application/fhir+json");
+        req.body = json::serialize(json::object{{"resourceType", "Bundle"}, {"type", "batch"}, {"entry", std::move(entries)}});
+        unsigned status = 0;
+        api::bundle_limits limits;
+        limits.max_entries = at.size();
+        limits.max_entry_bytes = p_.max_batch_response_entry_bytes;
+        api::bundle_reader reader(
+            [&](json::value entry, std::size_t index) -> error_code {
+                get_result& g = out[at[index]];
+                const auto& key = refs[at[index]].key;
+                const auto* resp = entry.as_object().if_contains("response");
+                const auto* st = resp && resp->is_object() ? resp->as_object().if_contains("status") : nullptr;
+                g.status = st && st->is_string() ? static_cast<unsigned>(std::atoi(std::string(st->as_string()).c_str())) : 0;
+                if (g.status == 404) return {};
+                if (g.status == 410) {
+                    g.resource.state = presence::deleted;
+                    return {};
+                }
+                const auto* res = entry.as_object().if_contains("resource");
+                if (g.status != 200 || !res || !res->is_object()) {
+                    g.ec = g.status == 200 ? error_code(errc::bad_response) : error_for_status(g.status);
+                    g.detail = "GET " + key.type + "/" + key.uuid + " (in a batch): " + (st && st->is_string() ? std::string(st->as_string()) : "no status");
+                    return {};
+                }
+                g.resource.state = presence::present;
+                if (const auto* meta = res->as_object().if_contains("meta"); meta && meta->is_object()) {
+                    if (const auto* vid = meta->as_object().if_contains("versionId"); vid && vid->is_string()) g.resource.version = std::string(vid->as_string());
+                    if (const auto* lu = meta->as_object().if_contains("lastUpdated"); lu && lu->is_string())
+                        g.resource.last_updated = parse_openmrs_time(lu->as_string()).value_or(0);
+                }
+                g.resource.body = json::serialize(*res);
+                return {};
+            },
+            limits);
+        auto on_head = [&](const net::response_head& h) -> error_code {
+            status = h.status;
+            return {};
+        };
+        auto on_body = [&](std::string_view piece) -> error_code { return status == 200 ? reader.write(piece) : error_code{}; };
+        error_code ec = co_await client_.request_stream(std::move(req), on_head, on_body);
+        if (!ec && status == 200) ec = reader.finish();
+        if (!ec && status != 200) {
+            if (status == 401 || status == 403 || status >= 500) {
+                ec = error_for_status(status);
+            } else {
+                batching_ = tri::no;  // the server does not take batches after all
+                log::warn("backend_batch_refused", {{"server", p_.base_url}, {"status", status}});
+                co_return false;
+            }
+        }
+        if (!ec && reader.entries() != at.size()) ec = errc::bad_response;
+        if (ec) {
+            for (std::size_t i : at) {
+                out[i] = get_result{};
+                out[i].ec = ec;
+                out[i].status = status;
+                out[i].detail = "batch GET of " + std::to_string(at.size()) + " resources: " + ec.message();
+            }
+        }
+        co_return true;
     }
 
     net::http_client& client_;

@@ -214,52 +214,89 @@ struct category_run {
 
     static std::string key_text(const store::resource_key& k) { return k.representation + "/" + k.type + "/" + k.uuid; }
 
-    asio::awaitable<fetched> fetch(const feed::feed_entry& e) {
-        fetched f;
+    // Which resource the entry names (through the link its client prefers, else any it offers).
+    bool resolve_link(const feed::feed_entry& e, fetched& f) const {
         auto links = feed::parse_entry_content(e.content);
         if (!links) {
             f.link_problem = "entry content not understood: " + links.error().message();
-            co_return f;
+            return false;
         }
         std::string_view link = links->link_for(r.client);
         if (link.empty()) link = links->link_for(r.client == "fhir" ? "rest" : "fhir");
         auto k = key_from_link(link);
         if (!k) {
             f.link_problem = "entry link '" + std::string(link) + "' names no FHIR or REST resource";
-            co_return f;
+            return false;
         }
         f.key = *k;
-        const backend::resource_ref ref{r.category, f.key};
-        f.src = co_await source.get(ref);
-        if (f.src.ec) co_return f;
+        return true;
+    }
+    // After the source's state: the target's, unless it is an echo.
+    asio::awaitable<void> fetch_target(fetched& f) {
+        if (f.src.ec) co_return;
         if (!pull() && !f.src.resource.arrived_from.empty() && f.src.resource.arrived_from == p.peer) {
             f.echo = true;
-            co_return f;
+            co_return;
         }
+        const backend::resource_ref ref{r.category, f.key};
         f.tgt = co_await target.get(ref);
+    }
+    asio::awaitable<fetched> fetch(const feed::feed_entry& e) {
+        fetched f;
+        if (!resolve_link(e, f)) co_return f;
+        const backend::resource_ref ref{r.category, f.key};
+        f.src = co_await source.get(ref);
+        co_await fetch_target(f);
         co_return f;
+    }
+    // A group fetched together: the sources in one call (a Bundle batch when the source offers
+    // one), then each target.
+    asio::awaitable<void> fetch_many(std::vector<std::shared_ptr<slot>>& group) {
+        std::vector<backend::resource_ref> refs;
+        std::vector<slot*> who;
+        for (auto& s : group)
+            if (resolve_link(s->entry, s->f)) {
+                refs.push_back({r.category, s->f.key});
+                who.push_back(s.get());
+            }
+        auto srcs = co_await source.get_many(std::move(refs));
+        for (std::size_t i = 0; i < who.size() && i < srcs.size(); ++i) {
+            who[i]->f.src = std::move(srcs[i]);
+            co_await fetch_target(who[i]->f);
+        }
     }
 
     void ahead(const std::vector<feed::feed_entry>& entries) {
-        if (p.concurrency <= 1) return;
+        if (p.concurrency <= 1 && source.batch_limit() <= 1) return;
         for (const auto& e : entries) waiting.push_back(e);
         pump();
     }
+    // Starts fetches (groups of up to the source's batch limit) while fewer than `concurrency`
+    // run and fewer than 2 x concurrency x group results are held.
     void pump() {
-        while (!stopping && in_flight < p.concurrency && slots.size() < 2 * p.concurrency && !waiting.empty()) {
-            auto s = std::make_shared<slot>(ex, std::move(waiting.front()));
-            waiting.pop_front();
-            if (slots.count(s->entry.id)) continue;  // the same event twice: fetched when processed
-            s->started_at = processed;
-            slots[s->entry.id] = s;
+        const std::size_t group_size = std::max<std::size_t>(1, source.batch_limit());
+        while (!stopping && in_flight < p.concurrency && slots.size() < 2 * p.concurrency * group_size && !waiting.empty()) {
+            std::vector<std::shared_ptr<slot>> group;
+            while (group.size() < group_size && !waiting.empty()) {
+                auto s = std::make_shared<slot>(ex, std::move(waiting.front()));
+                waiting.pop_front();
+                if (slots.count(s->entry.id)) continue;  // the same event twice: fetched when processed
+                s->started_at = processed;
+                slots[s->entry.id] = s;
+                group.push_back(std::move(s));
+            }
+            if (group.empty()) continue;
             ++in_flight;
-            asio::co_spawn(ex, fetch_into(self.lock(), s), log::on_task_exit{"sync_fetch"});
+            asio::co_spawn(ex, fetch_into(self.lock(), std::move(group)), log::on_task_exit{"sync_fetch"});
         }
     }
-    static asio::awaitable<void> fetch_into(std::shared_ptr<category_run> run, std::shared_ptr<slot> s) {
-        s->f = co_await run->fetch(s->entry);
-        s->done = true;
-        s->ready.cancel();
+    static asio::awaitable<void> fetch_into(std::shared_ptr<category_run> run, std::vector<std::shared_ptr<slot>> group) {
+        if (group.size() == 1) group[0]->f = co_await run->fetch(group[0]->entry);
+        else co_await run->fetch_many(group);
+        for (auto& s : group) {
+            s->done = true;
+            s->ready.cancel();
+        }
         --run->in_flight;
         if (run->in_flight == 0) run->idle.cancel();
         run->pump();
@@ -283,7 +320,7 @@ struct category_run {
             pump();
         }
         recent.emplace_back(processed++, key_text(out_f.key));
-        while (recent.size() > 4 * p.concurrency + 4) recent.pop_front();
+        while (recent.size() > 4 * p.concurrency * std::max<std::size_t>(1, source.batch_limit()) + 4) recent.pop_front();
     }
     // Before the run's state goes away: no fetch may still be running.
     asio::awaitable<void> drain() {

@@ -417,3 +417,62 @@ TEST_CASE("slow links: up to `concurrency` fetches are in flight at once, and th
         CHECK(m->last_read_entry_id == "tag:atomfeed.ict4h.org:" + openmrs.events("patient").back().uuid);
     }
 }
+
+TEST_CASE("batched reads: a parent offering batch is read in Bundles of GETs, and OpenMRS (no batch, or refusing one) one by one") {
+    SECTION("an edgesync parent: 120 Patients in a handful of requests") {
+        asio::io_context ioc;
+        test::api_node parent(ioc, "root");
+        test::api_node child(ioc, "child");
+        net::client_params cp;
+        cp.use_env_proxy = false;
+        net::http_client client(ioc.get_executor(), cp);
+        auto up = parent.as_parent(client, child.st(), 50);
+        for (int i = 0; i < 120; ++i) REQUIRE(parent.call("PUT", "/ws/fhir2/R4/Patient/p" + std::to_string(i), patient("p" + std::to_string(i), "F")).status == 201);
+        REQUIRE(parent.call("DELETE", "/ws/fhir2/R4/Patient/p5").status / 100 == 2);  // a 410 inside a batch
+        const auto before = parent.requests_handled();
+        auto p = params("pull", {"patient"});
+        p.concurrency = 2;
+        auto r = test::run_until_done(ioc, sync::replicate(*up, child.local(), child.st(), p));
+        REQUIRE_FALSE(r.error);
+        CHECK(r.total(&sync::category_result::written) == 119);  // p5 arrives deleted: nothing to write
+        CHECK(up->batch_limit() == 50);
+        const auto used = parent.requests_handled() - before;
+        CHECK(used < 20);  // metadata, ~4 feed pages, ~4 batches (not 121 GETs)
+        for (int i : {0, 49, 50, 119}) {
+            auto got = test::run_until_done(ioc, child.local().get({"patient", {"fhir", "Patient", "p" + std::to_string(i)}}));
+            CHECK(got.resource.state == backend::presence::present);
+        }
+        CHECK(test::run_until_done(ioc, child.local().get({"patient", {"fhir", "Patient", "p5"}})).resource.state == backend::presence::missing);
+    }
+    for (bool claims_batch : {false, true}) {
+        DYNAMIC_SECTION("OpenMRS " << (claims_batch ? "claiming batch but refusing it" : "with its recorded CapabilityStatement (no batch)")) {
+            asio::io_context ioc;
+            test::openmrs_double openmrs(ioc);
+            openmrs.capability_statement = claims_batch ? R"({"resourceType":"CapabilityStatement","rest":[{"mode":"server","interaction":[{"code":"batch"}]}]})"
+                                                        : test::read_file(std::string(EDGESYNC_SHARED_DIR) + "/fixtures/openmrs/fhir-r4/server-captures/ozone-capability-statement-metadata.json");
+            test::api_node child(ioc, "child");
+            net::client_params cp;
+            cp.use_env_proxy = false;
+            net::http_client client(ioc.get_executor(), cp);
+            backend::openmrs_params op;
+            op.base_url = openmrs.base_url();
+            op.authorization = net::basic_authorization("admin", "Admin123");
+            op.peer = "parent";
+            op.batch_size = 50;
+            auto up = backend::make_openmrs_backend(client, child.st(), op);
+            for (int i = 0; i < 12; ++i) {
+                const std::string id = "p" + std::to_string(i);
+                openmrs.seed_fhir("Patient", id, json::parse(patient(id, "F")));
+                openmrs.add_event("patient", "Patient", R"({"fhir":"/ws/fhir2/R4/Patient/)" + id + R"("})");
+            }
+            auto r = test::run_until_done(ioc, sync::replicate(*up, child.local(), child.st(), params("pull", {"patient"})));
+            REQUIRE_FALSE(r.error);
+            CHECK(r.total(&sync::category_result::written) == 12);
+            CHECK(r.total(&sync::category_result::failed) == 0);
+            CHECK(up->batch_limit() == 1);  // batching off from now on
+            std::size_t singles = 0;
+            for (const auto& q : openmrs.requests()) singles += q.method == "GET" && q.target.find("/Patient/") != std::string::npos;
+            CHECK(singles == 12);
+        }
+    }
+}

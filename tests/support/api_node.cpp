@@ -53,10 +53,14 @@ api_node::api_node(asio::io_context& ioc, const std::string& instance_id, const 
 
 api_node::~api_node() = default;
 
+std::uint64_t api_node::requests_handled() const { return server_->requests_handled(); }
+
 std::string api_node::base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
-std::unique_ptr<backend::local_backend> api_node::as_parent(net::http_client& client, store::store& child_store) const {
+std::unique_ptr<backend::local_backend> api_node::as_parent(net::http_client& client, store::store& child_store,
+                                                           std::uint32_t batch_size) const {
     backend::openmrs_params p;
+    p.batch_size = batch_size;
     p.base_url = base_url();
     p.authorization = net::bearer_authorization("child-token");
     p.categories = links_of(cfg_);

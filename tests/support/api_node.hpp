@@ -42,12 +42,14 @@ public:
     std::string base_url() const;  // http://127.0.0.1:<port>
     std::uint16_t port() const { return port_; }
     net::router& routes() { return *routes_; }
+    std::uint64_t requests_handled() const;
 
     // Its local side (the embedded backend over its store).
     backend::local_backend& local() { return *local_; }
     // This node as a parent, seen by a child: its feeds, FHIR and REST over HTTP with the
     // "child" credentials.
-    std::unique_ptr<backend::local_backend> as_parent(net::http_client& client, store::store& child_store) const;
+    // `batch_size` > 1: FHIR reads in Bundle batches (openmrs_params::batch_size).
+    std::unique_ptr<backend::local_backend> as_parent(net::http_client& client, store::store& child_store, std::uint32_t batch_size = 0) const;
 
     // One request as the local app (or with another bearer token).
     raw_response call(const std::string& method, const std::string& path, const std::string& body = "",

@@ -393,6 +393,10 @@ openmrs_double::openmrs_double(asio::io_context& ioc, std::string user, std::str
     };
     routes->add(http::verb::get, "/openmrs/ws/atomfeed/{category}/{page}", net::k_public,
                 guarded([s](net::request_context& c) { return s->feed_page(std::string(c.param("category")), std::string(c.param("page"))); }));
+    routes->add(http::verb::get, "/openmrs/ws/fhir2/R4/metadata", net::k_public, guarded([s](net::request_context&) {
+                    if (s->self->capability_statement.empty()) return outcome(http::status::not_found, "processing", "Unknown resource type 'metadata'");
+                    return net::reply::json(http::status::ok, s->self->capability_statement, "application/fhir+json;charset=UTF-8");
+                }));
     routes->add(http::verb::get, "/openmrs/ws/fhir2/R4/{type}/{id}", net::k_public,
                 guarded([s](net::request_context& c) { return s->fhir_read(std::string(c.param("type")), std::string(c.param("id"))); }));
     routes->add(http::verb::put, "/openmrs/ws/fhir2/R4/{type}/{id}", net::k_public,

@@ -80,6 +80,9 @@ public:
     // Each resource GET (FHIR or REST) is answered after this long (a slow link), and the most
     // GETs ever waiting at once is counted.
     std::chrono::milliseconds read_delay{0};
+    // Served at /openmrs/ws/fhir2/R4/metadata when set (else 404). POST to the FHIR base (a
+    // Bundle) is never accepted: FHIR2 has no batch endpoint.
+    std::string capability_statement;
     std::size_t reads_in_flight = 0, max_reads_in_flight = 0;
 
     const std::vector<logged_request>& requests() const;
