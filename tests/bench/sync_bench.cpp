@@ -1,0 +1,265 @@
+// sync_bench: the initial pull of N generated 2 KB Patients by a child from a parent node
+// (`edgesync run`, a separate process) over loopback, optionally through a delay proxy that adds
+// a round-trip time and caps the bandwidth; resources/s, bytes on the wire, the child's peak RSS,
+// and the lower bound (bytes / bandwidth + the round trips the feed protocol cannot avoid). The
+// child (replicate() into a fresh store) and the proxy run in this process; the parent does not.
+// A benchmark: it prints figures and asserts nothing.
+//
+//   sync_bench EDGESYNC_BINARY [--resources N] [--rtt-ms R] [--kbit K] [--concurrency C]
+//              [--batch B] [--page-size P]
+#include "agent/backend/embedded.hpp"
+#include "agent/backend/openmrs.hpp"
+#include "agent/common/log.hpp"
+#include "agent/sync/replicator.hpp"
+#include "net/auth.hpp"
+#include "net/http_client.hpp"
+#include "store/store.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+#include "tests/bench/proc_status.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <string>
+
+using namespace edgesync;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+std::string patient(std::uint64_t n) {
+    std::string id = "bench-" + std::to_string(n);
+    std::string body = "{\"resourceType\":\"Patient\",\"id\":\"" + id + "\",\"active\":true,\"name\":[{\"family\":\"Family" + std::to_string(n) +
+                       "\",\"given\":[\"Given\"]}],\"gender\":\"female\",\"birthDate\":\"1990-01-01\",\"text\":{\"status\":\"generated\",\"div\":\"";
+    while (body.size() < 2040) body += static_cast<char>('a' + (body.size() * 7 + n) % 26);
+    return body + "\"}}";
+}
+
+// ---- the link: one-way delay rtt/2 per direction, optional bandwidth cap, byte counts ------------
+
+struct link_params {
+    std::chrono::milliseconds one_way{0};
+    std::uint64_t bits_per_second = 0;  // 0 = uncapped
+};
+struct link_counts {
+    std::uint64_t up = 0, down = 0, connections = 0;
+};
+
+// Copies `from` to `to`, each piece delivered `one_way` after it was read and no faster than the
+// bandwidth allows. A reader and a writer coroutine share the queue, so pieces in flight overlap
+// the delay (a pipe, not stop-and-wait).
+asio::awaitable<void> pipe(tcp::socket& from, tcp::socket& to, link_params lp, std::uint64_t& counter) {
+    struct piece {
+        clock_type::time_point due;
+        std::string data;
+    };
+    auto q = std::make_shared<std::deque<piece>>();
+    auto wake = std::make_shared<asio::steady_timer>(from.get_executor(), clock_type::time_point::max());
+    auto done = std::make_shared<bool>(false);
+    auto writer = [](tcp::socket& out, std::shared_ptr<std::deque<piece>> queue, std::shared_ptr<asio::steady_timer> w,
+                     std::shared_ptr<bool> finished, link_params l) -> asio::awaitable<void> {
+        asio::steady_timer t(out.get_executor());
+        clock_type::time_point free_at = clock_type::now();
+        for (;;) {
+            if (queue->empty()) {
+                if (*finished) break;
+                w->expires_at(clock_type::time_point::max());
+                boost::system::error_code ec;
+                co_await w->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+                continue;
+            }
+            piece p = std::move(queue->front());
+            queue->pop_front();
+            auto at = std::max(p.due, free_at);
+            if (at > clock_type::now()) {
+                t.expires_at(at);
+                boost::system::error_code ec;
+                co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            }
+            if (l.bits_per_second)
+                free_at = std::max(at, clock_type::now()) +
+                          std::chrono::microseconds(static_cast<std::int64_t>(p.data.size() * 8 * 1'000'000 / l.bits_per_second));
+            boost::system::error_code ec;
+            co_await asio::async_write(out, asio::buffer(p.data), asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) break;
+        }
+        boost::system::error_code ignored;
+        out.shutdown(tcp::socket::shutdown_send, ignored);
+    };
+    asio::co_spawn(from.get_executor(), writer(to, q, wake, done, lp), asio::detached);
+    char buf[16 * 1024];
+    for (;;) {
+        boost::system::error_code ec;
+        const std::size_t n = co_await from.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+        if (n) {
+            counter += n;
+            q->push_back({clock_type::now() + lp.one_way, std::string(buf, n)});
+            wake->cancel();
+        }
+        if (ec) break;
+    }
+    *done = true;
+    wake->cancel();
+}
+
+asio::awaitable<void> proxy_connection(tcp::socket down, tcp::endpoint upstream, link_params lp, link_counts& counts) {
+    tcp::socket up(down.get_executor());
+    boost::system::error_code ec;
+    co_await up.async_connect(upstream, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    ++counts.connections;
+    // No Nagle: a proxy that holds small writes back adds delayed-ACK stalls the link would not have.
+    down.set_option(tcp::no_delay(true), ec);
+    up.set_option(tcp::no_delay(true), ec);
+    auto a = std::make_shared<tcp::socket>(std::move(down));
+    auto b = std::make_shared<tcp::socket>(std::move(up));
+    auto both = [](std::shared_ptr<tcp::socket> x, std::shared_ptr<tcp::socket> y, link_params l, std::uint64_t& c) -> asio::awaitable<void> {
+        co_await pipe(*x, *y, l, c);
+    };
+    asio::co_spawn(a->get_executor(), both(a, b, lp, counts.up), asio::detached);
+    co_await both(b, a, lp, counts.down);
+}
+
+asio::awaitable<void> proxy_accept(tcp::acceptor& acc, tcp::endpoint upstream, link_params lp, link_counts& counts) {
+    for (;;) {
+        boost::system::error_code ec;
+        tcp::socket s = co_await acc.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return;
+        asio::co_spawn(acc.get_executor(), proxy_connection(std::move(s), upstream, lp, counts), asio::detached);
+    }
+}
+
+// ---- the parent ------------------------------------------------------------------------------------
+
+std::string http_call(std::uint16_t port, const std::string& method, const std::string& path, const std::string& body) {
+    asio::io_context ioc;
+    tcp::socket s(ioc);
+    s.connect({asio::ip::make_address("127.0.0.1"), port});
+    std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer app-token\r\n" +
+                      "Content-Type: application/fhir+json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    asio::write(s, asio::buffer(req));
+    std::string out;
+    char buf[8192];
+    boost::system::error_code ec;
+    for (std::size_t n; (n = s.read_some(asio::buffer(buf), ec)) > 0 || !ec;) out.append(buf, n);
+    return out.substr(0, out.find("\r\n"));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) return std::fprintf(stderr, "usage: sync_bench EDGESYNC_BINARY [--resources N] [--rtt-ms R] [--kbit K] [--concurrency C] [--batch B] [--page-size P]\n"), 2;
+    std::uint64_t resources = 10'000, rtt_ms = 0, kbit = 0, page_size = 50;
+    std::uint32_t concurrency = 4, batch = 50;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        const std::string k = argv[i];
+        const std::uint64_t v = std::strtoull(argv[i + 1], nullptr, 10);
+        if (k == "--resources") resources = v;
+        else if (k == "--rtt-ms") rtt_ms = v;
+        else if (k == "--kbit") kbit = v;
+        else if (k == "--concurrency") concurrency = static_cast<std::uint32_t>(v);
+        else if (k == "--batch") batch = static_cast<std::uint32_t>(v);
+        else if (k == "--page-size") page_size = v;
+        else return std::fprintf(stderr, "sync_bench: unknown option %s\n", k.c_str()), 2;
+    }
+    log::set_level(log::level::warn);
+
+    // The parent: a real node process, seeded through its FHIR API in transactions of 1,000.
+    test::temp_dir tmp;
+    const auto parent_port = test::free_loopback_port();
+    tmp.write("parent.jsonc", "{\"instance_id\": \"parent\", \"data_dir\": \"parent\", \"log\": {\"level\": \"warn\"},"
+                              "\"feeds\": {\"page_size\": " + std::to_string(page_size) + "},"
+                              "\"server\": {\"listen\": \"127.0.0.1:" + std::to_string(parent_port) + "\", \"users\": ["
+                              "{\"name\": \"child\", \"token_sha256\": \"" + net::sha256_hex("child-token") + "\", \"roles\": [\"sync-peer\"]},"
+                              "{\"name\": \"app\", \"token_sha256\": \"" + net::sha256_hex("app-token") + "\", \"roles\": [\"local-app\"]}]}}\n");
+    test::child_process parent({argv[1], "run", "-c", tmp.file("parent.jsonc")}, tmp.file("parent.out"));
+    if (!test::wait_for_port(parent_port, std::chrono::seconds(30))) return std::fprintf(stderr, "sync_bench: the parent did not start\n"), 1;
+    const auto seed0 = clock_type::now();
+    for (std::uint64_t first = 0; first < resources; first += 1000) {
+        std::string bundle = R"({"resourceType":"Bundle","type":"batch","entry":[)";
+        for (std::uint64_t n = first; n < std::min(resources, first + 1000); ++n)
+            bundle += (n > first ? "," : "") + std::string(R"({"resource":)") + patient(n) + R"(,"request":{"method":"PUT","url":"Patient/bench-)" +
+                      std::to_string(n) + R"("}})";
+        bundle += "]}";
+        const std::string status = http_call(parent_port, "POST", "/ws/fhir2/R4", bundle);
+        if (status.find(" 200") == std::string::npos) return std::fprintf(stderr, "sync_bench: seeding failed: %s\n", status.c_str()), 1;
+    }
+    const double seed_s = std::chrono::duration<double>(clock_type::now() - seed0).count();
+
+    // The link and the child.
+    asio::io_context ioc(1);
+    tcp::acceptor acc(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+    link_params lp{std::chrono::milliseconds(rtt_ms / 2), kbit * 1000};
+    link_counts counts;
+    asio::co_spawn(ioc, proxy_accept(acc, {asio::ip::make_address("127.0.0.1"), parent_port}, lp, counts), asio::detached);
+    store::store_options so;
+    so.path = tmp.file("child.db");
+    std::string why;
+    auto child = store::store::open(so, why);
+    if (!child) return std::fprintf(stderr, "sync_bench: %s\n", why.c_str()), 1;
+    net::client_params cp;
+    cp.use_env_proxy = false;
+    cp.max_connections_per_origin = std::max<std::uint32_t>(4, concurrency + 1);
+    cp.gzip_requests = false;
+    net::http_client client(ioc.get_executor(), cp);
+    backend::openmrs_params pp;
+    pp.base_url = "http://127.0.0.1:" + std::to_string(acc.local_endpoint().port());
+    pp.authorization = net::bearer_authorization("child-token");
+    pp.peer = "parent";
+    pp.batch_size = batch;
+    auto up = backend::make_openmrs_backend(client, **child, pp);
+    auto local = backend::make_embedded_backend(**child, backend::embedded_params{});
+    sync::replicate_params rp;
+    rp.direction = "pull";
+    rp.peer = "parent";
+    rp.node_id = "child";
+    rp.categories = {{"patient", "fhir"}};
+    rp.concurrency = concurrency;
+
+    const long hwm0 = bench::proc_status_kib("VmHWM:");
+    const auto t0 = clock_type::now();
+    sync::replicate_result result;
+    asio::co_spawn(ioc, sync::replicate(*up, *local, **child, rp), [&](std::exception_ptr e, sync::replicate_result r) {
+        if (e) std::fprintf(stderr, "sync_bench: the run threw\n");
+        result = std::move(r);
+        ioc.stop();
+    });
+    ioc.run();
+    const double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+    const long hwm1 = bench::proc_status_kib("VmHWM:");
+
+    const std::size_t pages = result.categories.empty() ? 0 : result.categories[0].feed.pages;
+    const std::size_t written = result.total(&sync::category_result::written);
+    // What the protocol cannot avoid: each feed page is one round trip (the walk is sequential),
+    // plus connecting; and every byte at the link's bandwidth.
+    const double rtt = static_cast<double>(rtt_ms) / 1000.0;
+    const std::uint64_t min_pages = (resources + page_size - 1) / page_size;
+    const double bound = static_cast<double>(min_pages + 1) * rtt + (kbit ? static_cast<double>(counts.down + counts.up) * 8.0 / static_cast<double>(kbit * 1000) : 0.0);
+    std::printf("parent seeded with %llu Patients (2 KB) in %.1f s; feed pages of %llu\n", static_cast<unsigned long long>(resources), seed_s,
+                static_cast<unsigned long long>(page_size));
+    std::printf("link: rtt %llu ms, %s; child: concurrency %u, batch %u\n", static_cast<unsigned long long>(rtt_ms),
+                kbit ? (std::to_string(kbit) + " kbit/s").c_str() : "uncapped", concurrency, batch);
+    std::printf("pulled %zu in %.2f s = %.0f resources/s; %zu page fetches, %llu connections\n", written, secs, static_cast<double>(written) / secs, pages,
+                static_cast<unsigned long long>(counts.connections));
+    std::printf("bytes: %.1f MB down, %.2f MB up (%.0f B down per resource)\n", static_cast<double>(counts.down) / 1e6, static_cast<double>(counts.up) / 1e6,
+                static_cast<double>(counts.down) / static_cast<double>(std::max<std::size_t>(1, written)));
+    std::printf("child peak RSS: %ld KiB (before the pull %ld KiB)\n", hwm1, hwm0);
+    if (rtt_ms || kbit) std::printf("lower bound %.1f s (%llu pages x rtt + bytes / bandwidth): %.2fx of it\n", bound,
+                                    static_cast<unsigned long long>(min_pages), secs / std::max(bound, 1e-9));
+    if (result.error) std::printf("run error: %s (%s)\n", result.error.message().c_str(), result.detail.c_str());
+    parent.terminate();
+    return result.error || written != resources ? 1 : 0;
+}
