@@ -88,8 +88,20 @@ asio::awaitable<void> retention_loop(store::store& st, store::retention_policy p
 // that a network or backend error stopped, an exponential backoff (with the same jitter) instead,
 // reset by the next clean run. Cancelled when the node stops (between runs or inside one: every
 // network wait has its deadline, and the marker only ever moves with committed data).
+// Lets an operator start a direction's run now: wakes the loop's wait, or, during a run, makes the
+// loop start the next one at once.
+struct sync_trigger {
+    asio::steady_timer* timer = nullptr;  // the loop's, while it waits
+    bool requested = false;
+    bool enabled = false;
+    void fire() {
+        requested = true;
+        if (timer) timer->cancel();
+    }
+};
+
 asio::awaitable<void> sync_loop(backend::local_backend& source, backend::local_backend& target, store::store& st,
-                                sync::replicate_params p, config::direction_params d) {
+                                sync::replicate_params p, config::direction_params d, sync_trigger& trigger) {
     asio::steady_timer timer(co_await asio::this_coro::executor);
     std::mt19937_64 rng{std::random_device{}()};
     std::chrono::milliseconds backoff = std::chrono::duration_cast<std::chrono::milliseconds>(d.backoff_initial);
@@ -110,10 +122,17 @@ asio::awaitable<void> sync_loop(backend::local_backend& source, backend::local_b
             backoff = std::chrono::duration_cast<std::chrono::milliseconds>(d.backoff_initial);
         }
         const double factor = std::uniform_real_distribution<double>(1.0 - d.jitter, 1.0 + d.jitter)(rng);
+        if (trigger.requested) {  // asked for during the run
+            trigger.requested = false;
+            continue;
+        }
         timer.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(wait.count()) * factor)));
         boost::system::error_code ec;
+        trigger.timer = &timer;
         co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) co_return;  // cancelled: the node is stopping
+        trigger.timer = nullptr;
+        if (ec && !trigger.requested) co_return;  // cancelled: the node is stopping
+        trigger.requested = false;
     }
 }
 
@@ -226,9 +245,18 @@ int run_node(const config::node_config& cfg) {
     }
     auto routes = base_routes(st);
     agent::add_api_routes(*routes, st, cfg);
+    sync_trigger pull_trigger, push_trigger;
+    pull_trigger.enabled = parent && cfg.pull.enabled;
+    push_trigger.enabled = parent && cfg.push.enabled;
     api::admin_params admin;
     admin.roles = net::role_admin;
     admin.node_id = cfg.instance_id;
+    admin.trigger_sync = [&pull_trigger, &push_trigger](std::string_view d) {
+        sync_trigger& t = d == "pull" ? pull_trigger : push_trigger;
+        if (!t.enabled) return false;
+        t.fire();
+        return true;
+    };
     api::add_admin_routes(*routes, st, *local, parent.get(), admin);
     auto users = agent::http_users(cfg.server);
     auto auth = users.empty() ? nullptr : std::make_shared<net::authenticator>(std::move(users));
@@ -255,10 +283,10 @@ int run_node(const config::node_config& cfg) {
 
     if (parent) {
         if (cfg.pull.enabled)
-            asio::co_spawn(ioc, sync_loop(*parent, *local, st, direction_params_of(cfg, cfg.pull, "pull"), cfg.pull),
+            asio::co_spawn(ioc, sync_loop(*parent, *local, st, direction_params_of(cfg, cfg.pull, "pull"), cfg.pull, pull_trigger),
                            asio::bind_cancellation_slot(stop_pull.slot(), log::on_task_exit{"pull"}));
         if (cfg.push.enabled)
-            asio::co_spawn(ioc, sync_loop(*local, *parent, st, direction_params_of(cfg, cfg.push, "push"), cfg.push),
+            asio::co_spawn(ioc, sync_loop(*local, *parent, st, direction_params_of(cfg, cfg.push, "push"), cfg.push, push_trigger),
                            asio::bind_cancellation_slot(stop_push.slot(), log::on_task_exit{"push"}));
     }
 

@@ -132,6 +132,12 @@ void add_admin_routes(net::router& r, store::store& st, backend::local_backend& 
         if (!done) co_return store_error(done.error(), "failed event " + std::to_string(*id));
         co_return net::reply::text(http::status::no_content, "");
     });
+    r.add(http::verb::post, b + "/sync/{direction}", p.roles, [trigger = p.trigger_sync](net::request_context& ctx) -> asio::awaitable<net::reply> {
+        const std::string d(ctx.param("direction"));
+        if (d != "pull" && d != "push") co_return error(http::status::bad_request, "direction must be pull or push, not '" + d + "'");
+        if (!trigger || !trigger(d)) co_return error(http::status::not_found, d + " is not enabled on this node");
+        co_return net::reply::json(http::status::accepted, json::serialize(json::object{{"direction", d}, {"started", true}}));
+    });
     r.add(http::verb::get, b + "/conflicts", p.roles, [&st](net::request_context& ctx) -> asio::awaitable<net::reply> {
         const std::string status = ctx.query_param("status").value_or("open");
         if (status != "open" && status != "resolved") co_return error(http::status::bad_request, "status must be open or resolved");

@@ -5,12 +5,15 @@
 //   GET    /admin/api/conflicts[?status=open|resolved] conflicts, newest first
 //   GET    /admin/api/conflicts/{id}                   one, with both versions
 //   POST   /admin/api/conflicts/{id}/resolve           {"choose":"local"|"remote"} or {"resource":{...}}
+//   POST   /admin/api/sync/{pull|push}                 run that direction now (202; 404 when it is off)
 // Errors are {"error":{"message":...}} with the matching status.
 #pragma once
 
 #include "net/router.hpp"
 
+#include <functional>
 #include <string>
+#include <string_view>
 
 namespace edgesync::backend {
 class local_backend;
@@ -25,6 +28,8 @@ struct admin_params {
     std::string base = "/admin/api";
     std::uint8_t roles = 0;  // net::role_bit flags that may use it
     std::string node_id;
+    // POST {base}/sync/{pull|push}: start that direction's run now (false: not configured here).
+    std::function<bool(std::string_view direction)> trigger_sync;
 };
 
 // `local` and `parent` (null when this node has none) must outlive the router.

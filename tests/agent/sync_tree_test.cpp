@@ -30,12 +30,13 @@ struct node_proc {
     std::string config_file;
 
     // `parent_port` 0: a root.
-    node_proc(const std::string& id, std::uint16_t parent_port, bool pull = true, bool push = true) {
+    node_proc(const std::string& id, std::uint16_t parent_port, bool pull = true, bool push = true, const std::string& interval = "1s") {
         std::string cfg = "{\"instance_id\": \"" + id + "\", \"data_dir\": \"data\",\n"
                           "\"server\": {\"listen\": \"127.0.0.1:" + std::to_string(port) + "\", \"users\": [" +
                           "{\"name\": \"child\", \"token_sha256\": \"" + net::sha256_hex("child-token") + "\", \"roles\": [\"sync-peer\"]}," +
+                          "{\"name\": \"admin\", \"token_sha256\": \"" + net::sha256_hex("admin-token") + "\", \"roles\": [\"admin\"]}," +
                           "{\"name\": \"app\", \"token_sha256\": \"" + net::sha256_hex("app-token") + "\", \"roles\": [\"local-app\"]}]}";
-        const std::string direction = R"("interval": "1s", "categories": ["location", "patient", "observation"], "backoff_initial": "200ms", "backoff_max": "1s")";
+        const std::string direction = R"("interval": ")" + interval + R"(", "categories": ["location", "patient", "observation"], "backoff_initial": "200ms", "backoff_max": "1s")";
         if (parent_port)
             cfg += ",\n\"parent\": {\"url\": \"http://127.0.0.1:" + std::to_string(parent_port) + "\", \"token\": \"child-token\", \"timeouts\": {\"connect\": \"2s\"}},\n"
                    "\"pull\": {\"enabled\": " + (pull ? "true" : "false") + ", " + direction + "},\n"
@@ -54,9 +55,10 @@ struct node_proc {
         ::kill(proc->pid(), SIGKILL);
         REQUIRE(proc->wait(std::chrono::seconds(30)));
     }
-    test::raw_response call(const std::string& method, const std::string& path, const std::string& body = "") const {
+    test::raw_response call(const std::string& method, const std::string& path, const std::string& body = "",
+                            const std::string& token = "app-token") const {
         asio::io_context ioc;
-        std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer app-token\r\n";
+        std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer " + token + "\r\n";
         if (!body.empty()) req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
         req += "\r\n" + body;
         return test::parse_raw_response(test::run_until_done(ioc, test::raw_exchange(ioc, {asio::ip::make_address("127.0.0.1"), port}, req)));
@@ -232,4 +234,18 @@ TEST_CASE("the parent killed mid-pull: the child resumes after the restart and e
     CHECK(leaf.content().size() == 1000);
     // Each resource was written once: one feed event per resource, no replays written twice.
     CHECK(leaf.events() == 1000);
+}
+
+TEST_CASE("an operator starts a run now through the admin API instead of waiting for the interval", "[agent][sync]") {
+    node_proc root("root", 0);
+    node_proc leaf("leaf", root.port, true, true, "1h");
+    std::this_thread::sleep_for(std::chrono::seconds(1));  // the first runs, at start, found nothing
+    REQUIRE(root.call("PUT", "/ws/fhir2/R4/Patient/now", patient("now", "Now")).status == 201);
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    CHECK(leaf.call("GET", "/ws/fhir2/R4/Patient/now").status == 404);  // the next scheduled run is an hour away
+    CHECK(leaf.call("POST", "/admin/api/sync/pull", "", "app-token").status == 403);
+    CHECK(leaf.call("POST", "/admin/api/sync/sideways", "", "admin-token").status == 400);
+    CHECK(leaf.call("POST", "/admin/api/sync/pull", "", "admin-token").status == 202);
+    CHECK(eventually([&] { return leaf.call("GET", "/ws/fhir2/R4/Patient/now").status == 200; }, std::chrono::seconds(20)));
+    CHECK(root.call("POST", "/admin/api/sync/pull", "", "admin-token").status == 404);  // a root has no parent
 }
