@@ -77,23 +77,30 @@ struct family {
 
 }  // namespace
 
-TEST_CASE("push: one resource the parent refuses (413) is parked with its error, and the other 29 reach the parent") {
-    family f(R"({"limits": {"max_resource_bytes": "8KiB"}})");
-    for (int i = 0; i < 30; ++i) {
+TEST_CASE("push: one resource the parent rejects with 400 is parked with its error, and the other 999 reach the parent") {
+    // The parent takes JSON nested at most 8 deep; the child allows the default 64.
+    family f(R"({"limits": {"max_json_depth": 8}})");
+    std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[)";
+    for (int i = 0; i < 1000; ++i) {
         const std::string id = "p" + std::to_string(i);
-        REQUIRE(f.child.call("PUT", "/ws/fhir2/R4/Patient/" + id, patient(id, "Child", i == 7 ? 20'000 : 10)).status == 201);
+        std::string body = patient(id, "Child");
+        if (i == 7) body.insert(body.size() - 1, R"(,"extension":[{"url":"x","extension":[{"url":"y","extension":[{"url":"z","valueCodeableConcept":{"coding":[{"code":"deep"}]}}]}]}])");
+        bundle += (i ? "," : "") + std::string(R"({"resource":)") + body + R"(,"request":{"method":"PUT","url":"Patient/)" + id + R"("}})";
     }
+    bundle += "]}";
+    REQUIRE(f.child.call("POST", "/ws/fhir2/R4", bundle).status == 200);
     auto r = f.push(params("push", {"patient"}));
     CHECK_FALSE(r.error);
-    CHECK(r.total(&sync::category_result::written) == 29);
+    CHECK(r.total(&sync::category_result::written) == 999);
     CHECK(r.total(&sync::category_result::failed) == 1);
-    for (int i = 0; i < 30; ++i) CHECK(f.parent.call("GET", "/ws/fhir2/R4/Patient/p" + std::to_string(i)).status == (i == 7 ? 404 : 200));
+    for (int i : {0, 6, 7, 8, 999}) CHECK(f.parent.call("GET", "/ws/fhir2/R4/Patient/p" + std::to_string(i)).status == (i == 7 ? 404 : 200));
     auto failed = f.failures();
     REQUIRE(failed.size() == 1);
     CHECK(failed[0].state == store::failure_state::parked);
     CHECK(failed[0].direction == "push");
     CHECK(failed[0].category == "patient");
-    CHECK_THAT(failed[0].error_message, Catch::Matchers::Contains("413") && Catch::Matchers::Contains("Patient/p7"));
+    CHECK_THAT(failed[0].error_message, Catch::Matchers::Contains("400") && Catch::Matchers::Contains("Patient/p7") &&
+                                            Catch::Matchers::Contains("malformed JSON"));
     // The marker passed it: another run has nothing to do, and the parked event is not retried.
     auto again = f.push(params("push", {"patient"}));
     CHECK_FALSE(again.error);
