@@ -11,6 +11,25 @@ std::string_view feed_id_prefix(std::string_view id) noexcept {
     return plus == std::string_view::npos ? id : id.substr(0, plus);
 }
 
+namespace {
+
+// ".../patient/36" with prev-archive ".../patient/35": ".../patient/1". nullopt when the pages are
+// not numbered that way, or when page 1 is the prev-archive anyway.
+std::optional<std::string> first_page_guess(const std::string& via, const std::string& prev) {
+    const auto slash = via.rfind('/');
+    if (slash == std::string::npos || slash + 1 >= via.size() || via.size() - slash > 19) return std::nullopt;
+    std::uint64_t n = 0;
+    for (std::size_t i = slash + 1; i < via.size(); ++i) {
+        if (via[i] < '0' || via[i] > '9') return std::nullopt;
+        n = n * 10 + static_cast<std::uint64_t>(via[i] - '0');
+    }
+    const std::string base = via.substr(0, slash + 1);
+    if (n <= 2 || prev != base + std::to_string(n - 1)) return std::nullopt;
+    return base + "1";
+}
+
+}  // namespace
+
 feed_walk::feed_walk(walk_options o) : opts_(std::move(o)) {
     if (auto u = net::parse_url(opts_.feed_url)) {
         net::url origin = *u;
@@ -59,7 +78,15 @@ feed_walk::page_outcome feed_walk::on_page(const page_header& h, std::vector<fee
             }
             visited_.push_back(out.via);
             if (!h.prev_archive.empty()) {
-                out.next = fetch{rebase(h.prev_archive)};
+                const std::string prev = rebase(h.prev_archive);
+                if (visited_.size() == 1)
+                    if (auto first = first_page_guess(out.via, prev)) {
+                        phase_ = phase::probe_first;
+                        fallback_ = prev;
+                        out.next = fetch{*first};
+                        return out;
+                    }
+                out.next = fetch{prev};
                 return out;
             }
             phase_ = phase::forward;  // the oldest page: everything on it is new
@@ -67,6 +94,16 @@ feed_walk::page_outcome feed_walk::on_page(const page_header& h, std::vector<fee
             out.next = next_after(h);
             return out;
         }
+        case phase::probe_first:
+            if (!h.prev_archive.empty()) {  // not the oldest after all: walk back as usual
+                phase_ = phase::rewind;
+                out.next = fetch{fallback_};
+                return out;
+            }
+            phase_ = phase::forward;
+            out.entries = std::move(entries);
+            out.next = next_after(h);
+            return out;
         case phase::at_marker: {
             const walk_marker& m = *opts_.marker;
             if (!m.feed_prefix.empty() && !out.prefix.empty() && m.feed_prefix != out.prefix) {
@@ -101,6 +138,10 @@ feed_walk::page_outcome feed_walk::on_page(const page_header& h, std::vector<fee
 }
 
 feed_walk::step feed_walk::on_missing() {
+    if (phase_ == phase::probe_first) {
+        phase_ = phase::rewind;
+        return fetch{fallback_};
+    }
     if (phase_ == phase::at_marker) return marker_lost{"the marked page " + rebase(opts_.marker->page_url) + " does not exist"};
     return broken{"a page the feed links to does not exist"};
 }

@@ -70,11 +70,16 @@ public:
     std::string rebase(const std::string& href) const;
 
 private:
-    enum class phase : std::uint8_t { rewind, at_marker, forward, finished };
+    // probe_first: a first run on a feed numbered as the atomfeed library numbers it (recent is
+    // page N, its prev-archive N-1): page 1 is fetched directly instead of walking N-1 pages back
+    // (each a round trip on a slow link). If page 1 is missing or is not the oldest, the walk
+    // goes back by prev-archive from recent as usual.
+    enum class phase : std::uint8_t { rewind, probe_first, at_marker, forward, finished };
     walk_options opts_;
     phase phase_ = phase::rewind;
     std::string origin_;  // scheme://host[:port] of feed_url
     std::vector<std::string> visited_;  // rewind: pages seen (loop detection)
+    std::string fallback_;              // probe_first: where the rewind continues if the probe fails
     std::uint32_t pages_ = 0;
     step next_after(const page_header& h);
 };

@@ -74,9 +74,45 @@ TEST_CASE("first run: back to the oldest page by prev-archive, then forward, eve
     CHECK(ids == std::vector<std::string>{"tag:atomfeed.ict4h.org:e1.1", "tag:atomfeed.ict4h.org:e1.2", "tag:atomfeed.ict4h.org:e1.3",
                                           "tag:atomfeed.ict4h.org:e2.1", "tag:atomfeed.ict4h.org:e2.2", "tag:atomfeed.ict4h.org:e2.3",
                                           "tag:atomfeed.ict4h.org:e3.1", "tag:atomfeed.ict4h.org:e3.2", "tag:atomfeed.ict4h.org:e3.3"});
-    // recent, 2, 1 (rewind), then 2, 3 forward — all rebased onto the configured origin.
-    CHECK(fetched.size() == 5);
-    CHECK(fetched.front() == k_configured);
+    // recent, then page 1 directly (the pages are numbered), then 2, 3 forward — all rebased onto
+    // the configured origin.
+    CHECK(fetched == std::vector<std::string>{k_configured, "https://district.example.org/openmrs/ws/atomfeed/patient/1",
+                                              "https://district.example.org/openmrs/ws/atomfeed/patient/2",
+                                              "https://district.example.org/openmrs/ws/atomfeed/patient/3"});
+}
+
+TEST_CASE("first run: when page 1 is missing or not the oldest, the walk goes back by prev-archive instead", "[agent][feed]") {
+    const std::string base = "https://district.example.org/openmrs/ws/atomfeed/patient/";
+    auto recent_page = [&] {
+        feed::page_header h;
+        h.via = base + "5";
+        h.prev_archive = base + "4";
+        h.id = "feed-a+5";
+        return h;
+    };
+    {
+        feed_walk w({k_configured, std::nullopt});
+        REQUIRE(std::get<feed_walk::fetch>(w.start()).url == k_configured);
+        auto out = w.on_page(recent_page(), {});
+        CHECK(out.entries.empty());  // recent's entries come last, on the way forward
+        REQUIRE(std::get<feed_walk::fetch>(out.next).url == base + "1");
+        auto back = w.on_missing();
+        CHECK(std::get<feed_walk::fetch>(back).url == base + "4");
+    }
+    {
+        feed_walk w({k_configured, std::nullopt});
+        w.start();
+        auto out = w.on_page(recent_page(), {});
+        REQUIRE(std::get<feed_walk::fetch>(out.next).url == base + "1");
+        feed::page_header not_oldest;
+        not_oldest.via = base + "1";
+        not_oldest.prev_archive = base + "0";
+        feed::feed_entry e;
+        e.id = "tag:atomfeed.ict4h.org:x";
+        auto probe = w.on_page(not_oldest, {e});
+        CHECK(probe.entries.empty());  // not processed: it is not known to be the start
+        CHECK(std::get<feed_walk::fetch>(probe.next).url == base + "4");
+    }
 }
 
 TEST_CASE("with a marker: the marked page, after the marked entry, then onward", "[agent][feed]") {
