@@ -29,6 +29,7 @@ public:
             case errc::overloaded: return "store: too many operations queued";
             case errc::wrong_instance: return "store: the database belongs to another node";
             case errc::internal: return "store: internal SQLite error";
+            case errc::chain_broken: return "store: not written, an earlier write of its chain failed";
         }
         return "store: unknown error " + std::to_string(ev);
     }

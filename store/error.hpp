@@ -34,6 +34,7 @@ enum class errc {
     overloaded,         // too many operations queued for the store thread; try again shortly
     wrong_instance,     // the database belongs to another node (instance_id differs)
     internal,           // any other SQLite error (misuse, no memory, ...)
+    chain_broken,       // not run: an earlier write of its chain failed (store::write_chain)
 };
 
 const boost::system::error_category& store_category() noexcept;

@@ -77,6 +77,7 @@ struct store::impl final : write_context {
     sql::connection writer_db, reader_db;
     std::mt19937_64 rng{std::random_device{}()};
     millis batch_now = 0;
+    std::vector<bool> chain_was_broken;  // per job of the batch being committed (writer thread)
 
     struct lane {
         std::mutex m;
@@ -198,8 +199,12 @@ struct store::impl final : write_context {
     bool run_jobs(std::vector<std::unique_ptr<detail::job>>& batch, bool savepoints, error_code& batch_ec) {
         auto& db = writer_db;
         for (std::size_t i = 0; i < batch.size() && !batch_ec; ++i) {
+            auto& chain = batch[i]->chain;
+            batch[i]->skipped = chain && chain->broken;
+            if (batch[i]->skipped) continue;
             if (savepoints && (batch_ec = run_cached(db, "SAVEPOINT job"))) break;
             const error_code job_ec = batch[i]->run_write(*this);
+            if (job_ec && chain) chain->broken = true;  // later writes of the chain must not pass it
             if (job_ec && dooms_transaction(job_ec)) {
                 batch_ec = job_ec;
                 break;
@@ -213,11 +218,17 @@ struct store::impl final : write_context {
 
     // One group transaction. REQUIRES: writer thread.
     void commit_batch(std::vector<std::unique_ptr<detail::job>>& batch) {
+        chain_was_broken.assign(batch.size(), false);
+        for (std::size_t i = 0; i < batch.size(); ++i) chain_was_broken[i] = batch[i]->chain && batch[i]->chain->broken;
         error_code batch_ec = sticky();
         auto& db = writer_db;
         batch_now = clock();
         if (!batch_ec) batch_ec = db.exec("BEGIN IMMEDIATE");
         if (!batch_ec && !run_jobs(batch, false, batch_ec)) {
+            // The first pass broke chains for a job that the savepoint pass may yet run: start
+            // the chains of this batch again from how they stood before it.
+            for (std::size_t i = 0; i < batch.size(); ++i)
+                if (batch[i]->chain) batch[i]->chain->broken = chain_was_broken[i];
             batch_ec = db.exec("ROLLBACK");
             if (!batch_ec) batch_ec = db.exec("BEGIN IMMEDIATE");
             if (!batch_ec) run_jobs(batch, true, batch_ec);
@@ -229,8 +240,9 @@ struct store::impl final : write_context {
         if (batch_ec && db.in_transaction()) db.exec("ROLLBACK");
         note(batch_ec, message, batch.size());
         for (auto& j : batch) {
+            if (batch_ec && j->chain) j->chain->broken = true;  // nothing of this batch committed
             auto* p = j.get();
-            p->complete(std::move(j), batch_ec);
+            p->complete(std::move(j), p->skipped ? make_error_code(errc::chain_broken) : batch_ec);
         }
     }
 

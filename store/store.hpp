@@ -80,6 +80,17 @@ struct store_status {
     std::string store_epoch;  // random id made when the database was created
 };
 
+// Writes that must commit in queue order or not at all from the first failure on. A caller that
+// queues its next write before the previous one is acknowledged (the sync pipeline) gives them
+// one chain: once a write of the chain fails — its own error, or its batch's (a failed COMMIT
+// too) — every later write of the chain fails with errc::chain_broken without running, so
+// nothing queued behind a failed commit (a feed marker, say) can commit past it. A chain stays
+// broken; start a new one for the next run. Created by the caller, then read and written by the
+// writer thread only.
+struct write_chain {
+    bool broken = false;
+};
+
 namespace detail {
 
 // A queued operation. Ownership: the queue, then the store thread running it, then (through
@@ -90,6 +101,8 @@ namespace detail {
 // run a write job twice (first without a savepoint; again inside one if a job of the same batch
 // failed), and only the last run counts.
 struct job {
+    std::shared_ptr<write_chain> chain;  // null: independent
+    bool skipped = false;                // not run because its chain broke (writer thread)
     virtual ~job() = default;
     virtual error_code run_write(write_context& ctx) = 0;
     virtual void run_read(sql::connection& db) = 0;
@@ -167,6 +180,12 @@ public:
         return boost::asio::async_initiate<Token, void(result<T>)>(initiation<T, F>{this, true, std::move(f)}, token);
     }
 
+    // write() as part of `chain` (see write_chain).
+    template <class T, class F, class Token = const boost::asio::use_awaitable_t<>&>
+    auto write_chained(std::shared_ptr<write_chain> chain, F f, Token&& token = boost::asio::use_awaitable) {
+        return boost::asio::async_initiate<Token, void(result<T>)>(initiation<T, F>{this, true, std::move(f), std::move(chain)}, token);
+    }
+
     // Runs f(sql::connection&) -> result<T> on the reader thread, outside any write transaction
     // (it sees the last committed state).
     template <class T, class F, class Token = const boost::asio::use_awaitable_t<>&>
@@ -193,9 +212,12 @@ private:
         store* self;
         bool is_write;
         F fn;
+        std::shared_ptr<write_chain> chain = {};
         template <class Handler>
         void operator()(Handler&& h) {
-            self->submit(is_write, std::make_unique<detail::job_impl<T, F, std::decay_t<Handler>>>(std::move(fn), std::forward<Handler>(h)));
+            auto j = std::make_unique<detail::job_impl<T, F, std::decay_t<Handler>>>(std::move(fn), std::forward<Handler>(h));
+            j->chain = std::move(chain);
+            self->submit(is_write, std::move(j));
         }
     };
 

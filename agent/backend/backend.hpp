@@ -10,6 +10,7 @@
 #pragma once
 
 #include "agent/feed/runner.hpp"
+#include "store/store.hpp"
 #include "store/records.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -71,6 +72,10 @@ struct change {
     std::string arrived_from;   // the peer it came from; "" = made here
     std::string fingerprint;    // canonical fingerprint of body; "" = computed here
     std::optional<store::marker> then_marker;  // committed with the change (embedded) or after it
+    // Embedded only: the write joins this chain (store::write_chain), and this audit row is
+    // committed in the same transaction.
+    std::shared_ptr<store::write_chain> chain;
+    std::optional<store::audit_entry> audit;
 };
 
 struct apply_result {

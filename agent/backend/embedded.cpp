@@ -143,15 +143,30 @@ public:
         }
         store::event_spec ev{c.ref.key.representation == "fhir" ? c.ref.key.type : c.ref.category, links_of(c.ref), "", c.action};
         store::result<store::write_result> done;
+        // The audit row, if any, commits with the change.
+        auto with_audit = [](store::write_context& ctx, store::result<store::write_result> r,
+                             const std::optional<store::audit_entry>& audit) -> store::result<store::write_result> {
+            if (!r || !audit) return r;
+            store::audit_entry a = *audit;
+            a.at = ctx.now();
+            if (a.action.empty()) a.action = store::to_string(r->outcome);
+            if (auto id = store::append_audit(ctx.db(), a); !id) return store::result<store::write_result>(boost::system::in_place_error, id.error());
+            return r;
+        };
+        std::shared_ptr<store::write_chain> chain = std::move(c.chain);
         if (c.then_marker) {
             store::pulled_change pc{std::move(w), std::move(ev), c.arrived_from, std::move(*c.then_marker)};
-            auto job = [pc = std::move(pc)](store::write_context& ctx) { return store::apply_pulled(ctx.db(), pc, ctx.new_uuid(), ctx.now()); };
-            done = co_await st_.write<store::write_result>(std::move(job));
-        } else {
-            auto job = [w = std::move(w), ev = std::move(ev)](store::write_context& ctx) {
-                return store::write_resource(ctx.db(), w, ev, ctx.new_uuid(), ctx.now());
+            auto job = [pc = std::move(pc), audit = std::move(c.audit), with_audit](store::write_context& ctx) {
+                return with_audit(ctx, store::apply_pulled(ctx.db(), pc, ctx.new_uuid(), ctx.now()), audit);
             };
-            done = co_await st_.write<store::write_result>(std::move(job));
+            if (chain) done = co_await st_.write_chained<store::write_result>(std::move(chain), std::move(job));
+            else done = co_await st_.write<store::write_result>(std::move(job));
+        } else {
+            auto job = [w = std::move(w), ev = std::move(ev), audit = std::move(c.audit), with_audit](store::write_context& ctx) {
+                return with_audit(ctx, store::write_resource(ctx.db(), w, ev, ctx.new_uuid(), ctx.now()), audit);
+            };
+            if (chain) done = co_await st_.write_chained<store::write_result>(std::move(chain), std::move(job));
+            else done = co_await st_.write<store::write_result>(std::move(job));
         }
         if (!done) {
             out.ec = done.error();

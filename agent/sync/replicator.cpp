@@ -17,6 +17,7 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <set>
 #include <random>
 
 namespace edgesync::sync {
@@ -150,7 +151,7 @@ struct category_run {
                 if (auto e = store::set_marker(ctx.db(), next, ctx.now())) return R(boost::system::in_place_error, e);
             return true;
         };
-        auto done = co_await st.write<bool>(std::move(job));
+        auto done = co_await st.write_chained<bool>(chain, std::move(job));
         co_return done ? error_code() : done.error();
     }
 
@@ -319,11 +320,18 @@ struct category_run {
             else out_f = std::move(s->f);
             pump();
         }
+        if (!out_f.link_problem.empty() || !pending_keys.count(key_text(out_f.key))) {
+            // nothing queued for this resource
+        } else {
+            co_await flush_commits();  // a queued write of this resource: read it once it has landed
+            out_f = co_await fetch(e);
+        }
         recent.emplace_back(processed++, key_text(out_f.key));
         while (recent.size() > 4 * p.concurrency * std::max<std::size_t>(1, source.batch_limit()) + 4) recent.pop_front();
     }
     // Before the run's state goes away: no fetch may still be running.
     asio::awaitable<void> drain() {
+        co_await flush_commits();
         stopping = true;
         waiting.clear();
         while (in_flight > 0) {
@@ -336,6 +344,8 @@ struct category_run {
 
     asio::awaitable<error_code> process(const feed::feed_entry& e, const store::marker* next) {
         const auto t0 = std::chrono::steady_clock::now();
+        while (!commits.empty() && commits.front()->done) co_await reap_one();
+        if (pipeline_error) co_return pipeline_error;
         ++out.entries;
         fetched f;
         co_await take(e, f);
@@ -350,7 +360,9 @@ struct category_run {
         // Echo suppression: what came from the peer does not go back to it.
         if (f.echo) {
             ++out.kept;
-            co_return feed::entry_skipped();
+            commit echo;
+            echo.clear_failure = retry_id;
+            co_return co_await commit_with_marker(std::move(echo), next);
         }
         const backend::get_result& tgt = f.tgt;
         if (tgt.ec) {
@@ -385,7 +397,23 @@ struct category_run {
             ch.arrived_from = pull() ? p.peer : "";
             ch.fingerprint = s.source;
             const bool atomic = target.kind() == "embedded" && next;
-            if (atomic) ch.then_marker = *next;
+            if (atomic) {
+                // Pipelined: queued on this run's write chain, not awaited. The store commits in
+                // queue order and, if this write fails, fails every later write of the chain, so
+                // no marker passes it; the failure ends the run at the next entry (or the drain).
+                if (!ch.remove) {
+                    error_code pe;
+                    json::value v = json::parse(ch.body, pe);
+                    if (pe || !v.is_object()) {
+                        const std::string why = key.type + "/" + key.uuid + ": the body is not a JSON object";
+                        co_return co_await fail(e, next, key, why, t0);
+                    }
+                }
+                ch.then_marker = *next;
+                ch.chain = chain;
+                if (p.audit_success) ch.audit = audit_of(key, action, "success", "", origin, t0);
+                co_return co_await enqueue_apply(std::move(ch), key);
+            }
             auto res = co_await target.apply(std::move(ch));
             if (res.ec) {
                 if (backend::is_record_failure(res.ec)) co_return co_await fail(e, next, key, res.detail, t0);
@@ -432,6 +460,54 @@ struct category_run {
         }
         c.clear_failure = retry_id;
         co_return co_await commit_with_marker(std::move(c), next);
+    }
+
+    // ---- pipelined commits ----------------------------------------------------------------------
+    std::shared_ptr<store::write_chain> chain = std::make_shared<store::write_chain>();
+    struct pending_commit {
+        explicit pending_commit(asio::any_io_executor executor) : ready(executor, asio::steady_timer::time_point::max()) {}
+        std::string key;
+        bool done = false;
+        backend::apply_result result;
+        asio::steady_timer ready;
+    };
+    std::deque<std::shared_ptr<pending_commit>> commits;  // queued applies, oldest first
+    std::multiset<std::string> pending_keys;
+    error_code pipeline_error;
+    static constexpr std::size_t k_commit_window = 64;
+
+    static asio::awaitable<void> run_apply(std::shared_ptr<category_run> run, std::shared_ptr<pending_commit> pc, backend::change ch) {
+        pc->result = co_await run->target.apply(std::move(ch));
+        pc->done = true;
+        pc->ready.cancel();
+    }
+    // Takes the oldest queued apply once it is done: counts it, or keeps its error for the run.
+    asio::awaitable<void> reap_one() {
+        auto pc = commits.front();
+        if (!pc->done) {
+            boost::system::error_code ec;
+            co_await pc->ready.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        commits.pop_front();
+        pending_keys.erase(pending_keys.find(pc->key));
+        if (pc->result.ec) {
+            if (!pipeline_error) pipeline_error = pc->result.ec;
+            log::warn("sync_commit_failed", {{"direction", p.direction}, {"category", r.category}, {"error", pc->result.detail}});
+        } else {
+            ++out.written;
+        }
+    }
+    asio::awaitable<void> flush_commits() {
+        while (!commits.empty()) co_await reap_one();
+    }
+    asio::awaitable<error_code> enqueue_apply(backend::change ch, const store::resource_key& key) {
+        auto pc = std::make_shared<pending_commit>(ex);
+        pc->key = key_text(key);
+        pending_keys.insert(pc->key);
+        commits.push_back(pc);
+        asio::co_spawn(ex, run_apply(self.lock(), pc, std::move(ch)), log::on_task_exit{"sync_commit"});
+        while (!commits.empty() && (commits.front()->done || commits.size() > k_commit_window)) co_await reap_one();
+        co_return pipeline_error;
     }
 };
 
@@ -485,6 +561,10 @@ asio::awaitable<replicate_result> replicate(backend::local_backend& source, back
         feed::entries_hook ahead = [run](const std::vector<feed::feed_entry>& entries) { run->ahead(entries); };
         out.feed = co_await source.read_feed(r.category, std::move(process), std::move(ahead));
         co_await run->drain();
+        if (!out.feed.error && run->pipeline_error) {
+            out.feed.error = run->pipeline_error;
+            out.feed.detail = "a queued write failed";
+        }
         if (out.feed.error) {
             result.error = out.feed.error;
             result.detail = r.category + ": " + out.feed.detail;

@@ -12,11 +12,13 @@
 #include "support/catch_net.hpp"
 #include "support/openmrs_double.hpp"
 #include "support/run.hpp"
+#include "support/vfs_fault.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
+#include <sqlite3.h>
 
 #include <map>
 
@@ -482,4 +484,68 @@ TEST_CASE("batched reads: a parent offering batch is read in Bundles of GETs, an
             CHECK(singles == 12);
         }
     }
+}
+
+TEST_CASE("pipelined commits: a write that fails mid-pull (a full disk, once) lets no marker pass it, and the next run completes") {
+    auto& vfs = test::fault_vfs::instance();
+    const std::uint64_t fail_at = GENERATE(std::uint64_t{3}, std::uint64_t{40}, std::uint64_t{150});
+    CAPTURE(fail_at);
+    vfs.reset();
+    asio::io_context ioc;
+    test::api_node parent(ioc, "root");
+    std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[)";
+    for (int i = 0; i < 300; ++i) {
+        const std::string id = "p" + std::to_string(i);
+        bundle += (i ? "," : "") + std::string(R"({"resource":)") + patient(id, "F") + R"(,"request":{"method":"PUT","url":"Patient/)" + id + R"("}})";
+    }
+    bundle += "]}";
+    REQUIRE(parent.call("POST", "/ws/fhir2/R4", bundle).status == 200);
+    auto order_job = [](store::sql::connection& db) { return store::events_after(db, "patient", 0, 1000); };
+    const auto parent_events = *test::run_until_done(ioc, parent.st().read<std::vector<store::event_record>>(std::move(order_job)));
+    REQUIRE(parent_events.size() == 300);
+
+    test::temp_dir tmp;
+    store::store_options o;
+    o.path = tmp.file("child.db");
+    o.vfs = test::fault_vfs::k_name;
+    std::string why;
+    auto child = store::store::open(o, why);
+    REQUIRE(child);
+    net::client_params cp;
+    cp.use_env_proxy = false;
+    net::http_client client(ioc.get_executor(), cp);
+    auto up = parent.as_parent(client, **child, 50);
+    auto local = backend::make_embedded_backend(**child, backend::embedded_params{});
+    auto p = params("pull", {"patient"});
+
+    vfs.fail_at(test::fault_vfs::op::write, fail_at, false, SQLITE_FULL);
+    auto r = test::run_until_done(ioc, sync::replicate(*up, *local, **child, p));
+    REQUIRE(vfs.faults_hit() == 1);
+    CHECK(r.error);
+    // Everything up to the marker is stored, nothing after it.
+    auto state_job = [key = up->feed_key("patient")](store::sql::connection& db) -> store::result<std::pair<std::string, std::int64_t>> {
+        auto m = store::get_marker(db, key);
+        if (!m) return m.error();
+        auto n = store::count_resources(db, true);
+        if (!n) return n.error();
+        return std::make_pair(*m ? (*m)->last_read_entry_id : std::string(), *n);
+    };
+    auto state = *test::run_until_done(ioc, (*child)->read<std::pair<std::string, std::int64_t>>(state_job));
+    std::int64_t marked = 0;  // entries up to and including the marked one
+    for (std::size_t i = 0; i < parent_events.size(); ++i)
+        if ("tag:atomfeed.ict4h.org:" + parent_events[i].uuid == state.first) marked = static_cast<std::int64_t>(i) + 1;
+    CAPTURE(state.first, marked, state.second);
+    CHECK(state.second == marked);
+    CHECK(marked < 300);
+
+    // The disk is fine again: the next run picks up after the marker and finishes.
+    auto again = test::run_until_done(ioc, sync::replicate(*up, *local, **child, p));
+    REQUIRE_FALSE(again.error);
+    state = *test::run_until_done(ioc, (*child)->read<std::pair<std::string, std::int64_t>>(state_job));
+    CHECK(state.second == 300);
+    CHECK(state.first == "tag:atomfeed.ict4h.org:" + parent_events.back().uuid);
+    auto ev = [](store::sql::connection& db) { return store::count_events(db, "patient"); };
+    CHECK(*test::run_until_done(ioc, (*child)->read<std::int64_t>(ev)) == 300);  // each written once
+    child->reset();
+    vfs.reset();
 }

@@ -210,20 +210,23 @@ TEST_CASE("a pull-only node only pulls and a push-only node only pushes", "[agen
 
 TEST_CASE("the parent killed mid-pull: the child resumes after the restart and ends with everything once, nothing lost or doubled", "[agent][sync]") {
     node_proc root("root", 0);
-    std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[)";
-    for (int i = 0; i < 1000; ++i) {
-        const std::string id = "p" + std::to_string(i);
-        bundle += (i ? "," : "") + std::string(R"({"resource":)") + patient(id, "Root") + R"(,"request":{"method":"PUT","url":"Patient/)" + id + R"("}})";
+    constexpr int total = 5000;  // enough that the kill lands mid-pull (a child pulls ~3,000/s natively)
+    for (int first = 0; first < total; first += 1000) {
+        std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[)";
+        for (int i = first; i < first + 1000; ++i) {
+            const std::string id = "p" + std::to_string(i);
+            bundle += (i > first ? "," : "") + std::string(R"({"resource":)") + patient(id, "Root") + R"(,"request":{"method":"PUT","url":"Patient/)" + id + R"("}})";
+        }
+        bundle += "]}";
+        REQUIRE(root.call("POST", "/ws/fhir2/R4", bundle).status == 200);
     }
-    bundle += "]}";
-    REQUIRE(root.call("POST", "/ws/fhir2/R4", bundle).status == 200);
     node_proc leaf("leaf", root.port, true, false);
     // Kill the parent once the child has some, but not all.
     REQUIRE(eventually([&] { return leaf.content().size() >= 50; }, std::chrono::seconds(60)));
     root.kill9();
     const auto partial = leaf.content().size();
     INFO("child had " << partial << " when the parent died");
-    CHECK(partial < 1000);
+    CHECK(partial < total);
     std::this_thread::sleep_for(std::chrono::seconds(2));  // the child's runs now fail and back off
     const auto while_down = leaf.content().size();
     std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -231,9 +234,9 @@ TEST_CASE("the parent killed mid-pull: the child resumes after the restart and e
     CHECK_FALSE(leaf.proc->wait(std::chrono::milliseconds(0)));  // still running
     root.start();
     REQUIRE(eventually([&] { return leaf.content() == root.content(); }, std::chrono::seconds(120)));
-    CHECK(leaf.content().size() == 1000);
+    CHECK(leaf.content().size() == total);
     // Each resource was written once: one feed event per resource, no replays written twice.
-    CHECK(leaf.events() == 1000);
+    CHECK(leaf.events() == total);
 }
 
 TEST_CASE("an operator starts a run now through the admin API instead of waiting for the interval", "[agent][sync]") {

@@ -278,3 +278,77 @@ TEST_CASE("disk full through the page limit (max_page_count) is the same named e
     s->reset();
     check_invariants(o.path, acked);
 }
+
+namespace {
+
+// Queues units first..first+count-1 as one write chain (plus, when `bad` is set, that unit's job
+// fails on its own), without waiting between them; returns each result in order.
+std::vector<store::error_code> write_chain(store::store& s, std::shared_ptr<store::write_chain> chain, std::uint64_t first,
+                                           std::uint64_t count, std::uint64_t bad = 0) {
+    std::vector<std::future<store::result<store::write_result>>> fs;
+    for (std::uint64_t n = first; n < first + count; ++n)
+        fs.push_back(s.write_chained<store::write_result>(
+            chain,
+            [c = test::sample_pulled(n, 600), fail = n == bad](store::write_context& ctx) -> store::result<store::write_result> {
+                if (fail) return store::result<store::write_result>(boost::system::in_place_error, errc::bad_input);
+                return store::apply_pulled(ctx.db(), c, ctx.new_uuid(), ctx.now());
+            },
+            asio::use_future));
+    std::vector<store::error_code> out;
+    for (auto& f : fs) {
+        auto r = f.get();
+        out.push_back(r ? store::error_code() : r.error());
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("write chains: after one write of a chain fails, later writes of that chain fail without running, others commit", "[store][fault]") {
+    SECTION("a job failing on its own, in the same group transaction") {
+        fault_vfs::instance().reset();
+        test::temp_dir tmp;
+        std::string why;
+        auto s = store::store::open(faulty_options(tmp), why);
+        REQUIRE(s);
+        auto chain = std::make_shared<store::write_chain>();
+        // Queued back to back: the writer may group them into one transaction or not; either way
+        // the chain holds.
+        auto results = write_chain(**s, chain, 1, 6, 3);
+        CHECK_FALSE(results[0]);
+        CHECK_FALSE(results[1]);
+        CHECK(results[2] == errc::bad_input);
+        for (std::size_t i = 3; i < 6; ++i) CHECK(results[i] == errc::chain_broken);
+        // Another chain (and unchained writes) are unaffected; the broken one stays broken.
+        CHECK(write_batch(**s, 10, 2).first == 2);
+        auto again = write_chain(**s, chain, 20, 1);
+        CHECK(again[0] == errc::chain_broken);
+        s->reset();
+        auto f = inspect(tmp.file("edgesync.db"));
+        CHECK(f.units == std::set<std::uint64_t>{1, 2, 10, 11});
+        CHECK(f.marker == "e11");
+    }
+    SECTION("a COMMIT that fails (a full disk, not sticky): nothing later in the chain commits, though the disk recovers") {
+        auto& vfs = fault_vfs::instance();
+        vfs.reset();
+        test::temp_dir tmp;
+        auto o = faulty_options(tmp);
+        o.max_batch = 1;  // one job per transaction: the failure is one batch, the rest are later ones
+        std::string why;
+        auto s = store::store::open(o, why);
+        REQUIRE(s);
+        REQUIRE(write_batch(**s, 1, 2).first == 2);
+        vfs.fail_at(fault_vfs::op::write, 0, false, SQLITE_FULL);  // the next write only
+        auto chain = std::make_shared<store::write_chain>();
+        auto results = write_chain(**s, chain, 3, 5);
+        CHECK(results[0] == errc::disk_full);
+        for (std::size_t i = 1; i < 5; ++i) CHECK(results[i] == errc::chain_broken);
+        CHECK(vfs.faults_hit() == 1);
+        CHECK(write_batch(**s, 10, 1).first == 1);  // the disk is fine again for everyone else
+        s->reset();
+        vfs.reset();
+        auto f = inspect(o.path);
+        CHECK(f.units == std::set<std::uint64_t>{1, 2, 10});
+        CHECK(f.marker == "e10");  // never e7: no marker passed the failed unit 3
+    }
+}
