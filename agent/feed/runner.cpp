@@ -5,7 +5,14 @@
 #include "agent/feed/walk.hpp"
 #include "store/store.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 namespace edgesync::feed {
+namespace asio = boost::asio;
 namespace {
 
 class skip_category final : public boost::system::error_category {
@@ -23,8 +30,50 @@ boost::system::error_code entry_skipped() {
     return {1, c};
 }
 
+namespace {
+
+// The next page, fetched while the current one's entries are processed (forward walk only: its
+// URL is the current page's next-archive). At most one page ahead. The fetch holds the client,
+// so run_feed() waits for it before it returns.
+struct page_ahead {
+    explicit page_ahead(asio::any_io_executor ex) : ready(ex, asio::steady_timer::time_point::max()) {}
+    std::string url;
+    bool running = false, done = false;
+    fetched_page page;
+    asio::steady_timer ready;
+};
+
+asio::awaitable<void> fetch_ahead(std::shared_ptr<page_ahead> a, net::http_client& client, std::string authorization, reader_limits limits) {
+    const std::string url = a->url;
+    a->page = co_await fetch_page(client, url, std::move(authorization), limits);
+    a->done = true;
+    a->ready.cancel();
+}
+
+asio::awaitable<void> settle(page_ahead& a) {
+    if (a.running && !a.done) {
+        boost::system::error_code ec;
+        co_await a.ready.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+}
+
+asio::awaitable<run_status> run_feed_impl(net::http_client& client, store::store& st, run_params p, entry_processor process,
+                                          entries_hook ahead, std::shared_ptr<page_ahead> next_page);
+
+}  // namespace
+
 boost::asio::awaitable<run_status> run_feed(net::http_client& client, store::store& st, run_params p, entry_processor process,
                                             entries_hook ahead) {
+    auto next_page = std::make_shared<page_ahead>(co_await asio::this_coro::executor);
+    auto status = co_await run_feed_impl(client, st, std::move(p), std::move(process), std::move(ahead), next_page);
+    co_await settle(*next_page);  // no fetch may outlive the run (it uses the caller's client)
+    co_return status;
+}
+
+namespace {
+
+asio::awaitable<run_status> run_feed_impl(net::http_client& client, store::store& st, run_params p, entry_processor process,
+                                          entries_hook ahead, std::shared_ptr<page_ahead> next_page) {
     run_status status;
     // Where we are: the marker, and the feed id prefix seen when it was written.
     auto read_job = [url = p.feed_url](store::sql::connection& db) -> store::result<walk_marker> {
@@ -52,7 +101,15 @@ boost::asio::awaitable<run_status> run_feed(net::http_client& client, store::sto
         std::string recorded_prefix = marker ? marker->feed_prefix : std::string();
         while (auto* f = std::get_if<feed_walk::fetch>(&s)) {
             const std::string url = f->url;
-            auto page = co_await fetch_page(client, url, p.authorization, p.limits);
+            fetched_page page;
+            if (next_page->running && next_page->url == url) {
+                co_await settle(*next_page);
+                page = std::move(next_page->page);
+            } else {
+                co_await settle(*next_page);  // a different page was guessed: let it finish, unused
+                page = co_await fetch_page(client, url, p.authorization, p.limits);
+            }
+            next_page->running = false;
             if (page.missing) {
                 s = walk.on_missing();
                 continue;
@@ -78,6 +135,15 @@ boost::asio::awaitable<run_status> run_feed(net::http_client& client, store::sto
                     co_return status;
                 }
                 recorded_prefix = out.prefix;
+            }
+            // While these entries are processed, the next page is already on its way.
+            if (auto* nf = std::get_if<feed_walk::fetch>(&out.next); nf && !out.entries.empty()) {
+                next_page->url = nf->url;
+                next_page->running = true;
+                next_page->done = false;
+                next_page->ready.expires_at(asio::steady_timer::time_point::max());
+                asio::co_spawn(co_await asio::this_coro::executor, fetch_ahead(next_page, client, p.authorization, p.limits),
+                               log::on_task_exit{"feed_page_ahead"});
             }
             if (ahead && !out.entries.empty()) ahead(out.entries);
             for (const auto& e : out.entries) {
@@ -141,5 +207,7 @@ boost::asio::awaitable<run_status> run_feed(net::http_client& client, store::sto
     }
     co_return status;
 }
+
+}  // namespace
 
 }  // namespace edgesync::feed

@@ -20,6 +20,7 @@
 #include <catch2/catch.hpp>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <map>
 
 using namespace edgesync;
@@ -548,4 +549,39 @@ TEST_CASE("pipelined commits: a write that fails mid-pull (a full disk, once) le
     CHECK(*test::run_until_done(ioc, (*child)->read<std::int64_t>(ev)) == 300);  // each written once
     child->reset();
     vfs.reset();
+}
+
+TEST_CASE("slow links: the next feed page is fetched while the current page's resources are, not after them") {
+    asio::io_context ioc;
+    test::openmrs_double openmrs(ioc);
+    openmrs.page_size = 10;
+    openmrs.read_delay = std::chrono::milliseconds(20);
+    test::api_node child(ioc, "child");
+    net::client_params cp;
+    cp.use_env_proxy = false;
+    net::http_client client(ioc.get_executor(), cp);
+    backend::openmrs_params op;
+    op.base_url = openmrs.base_url();
+    op.authorization = net::basic_authorization("admin", "Admin123");
+    op.peer = "parent";
+    auto up = backend::make_openmrs_backend(client, child.st(), op);
+    for (int i = 0; i < 25; ++i) {
+        const std::string id = "p" + std::to_string(i);
+        openmrs.seed_fhir("Patient", id, json::parse(patient(id, "F")));
+        openmrs.add_event("patient", "Patient", R"({"fhir":"/ws/fhir2/R4/Patient/)" + id + R"("})");
+    }
+    auto p = params("pull", {"patient"});
+    p.concurrency = 1;
+    auto r = test::run_until_done(ioc, sync::replicate(*up, child.local(), child.st(), p));
+    REQUIRE_FALSE(r.error);
+    CHECK(r.total(&sync::category_result::written) == 25);
+    std::vector<std::string> lines;
+    for (const auto& q : openmrs.requests()) lines.push_back(q.target);
+    auto at = [&](const std::string& t) { return std::find(lines.begin(), lines.end(), t) - lines.begin(); };
+    INFO(lines.size() << " requests");
+    // Page 2 is asked for before the last resource of page 1 (p9), page 3 before the last of page 2.
+    CHECK(at("/openmrs/ws/atomfeed/patient/2") < at("/openmrs/ws/fhir2/R4/Patient/p9"));
+    CHECK(at("/openmrs/ws/atomfeed/patient/3") < at("/openmrs/ws/fhir2/R4/Patient/p19"));
+    // And no page twice.
+    CHECK(std::count(lines.begin(), lines.end(), "/openmrs/ws/atomfeed/patient/2") == 1);
 }
