@@ -152,6 +152,7 @@ sync::replicate_params direction_params_of(const config::node_config& cfg, const
     p.retry = agent::retry_policy(cfg);
     p.audit_success = cfg.audit.success;
     p.audit_failure = cfg.audit.failure;
+    p.audit_payloads = cfg.audit.payloads;
     return p;
 }
 

@@ -412,6 +412,7 @@ struct category_run {
                 ch.then_marker = *next;
                 ch.chain = chain;
                 if (p.audit_success) ch.audit = audit_of(key, action, "success", "", origin, t0);
+                if (ch.audit && p.audit_payloads && !ch.remove) ch.audit->payload = ch.body;
                 co_return co_await enqueue_apply(std::move(ch), key);
             }
             auto res = co_await target.apply(std::move(ch));
@@ -426,6 +427,7 @@ struct category_run {
                 c.move_marker = false;
             }
             if (p.audit_success) c.audit = audit_of(key, action.empty() ? store::to_string(res.outcome) : action, "success", "", origin, t0);
+            if (c.audit && p.audit_payloads && src.resource.state == backend::presence::present) c.audit->payload = src.resource.body;
             break;
         }
         case decision::agree:

@@ -81,6 +81,7 @@ struct replicate_params {
     bool continue_on_failure = true;
     store::retry_policy retry;
     bool audit_success = true, audit_failure = true;
+    bool audit_payloads = false;  // successful writes' audit rows hold the body written (patient data!)
 };
 
 struct category_result {

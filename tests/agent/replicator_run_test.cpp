@@ -585,3 +585,36 @@ TEST_CASE("slow links: the next feed page is fetched while the current page's re
     // And no page twice.
     CHECK(std::count(lines.begin(), lines.end(), "/openmrs/ws/atomfeed/patient/2") == 1);
 }
+
+TEST_CASE("audit: every pulled or pushed write is one success row, holding the body only when audit.payloads is on") {
+    for (bool payloads : {false, true}) {
+        INFO("payloads " << payloads);
+        family f;
+        REQUIRE(f.parent.call("PUT", "/ws/fhir2/R4/Patient/p1", patient("p1", "Down")).status == 201);
+        REQUIRE(f.child.call("PUT", "/ws/fhir2/R4/Patient/c1", patient("c1", "Up")).status == 201);
+        auto pl = params("pull", {"patient"});
+        auto ps = params("push", {"patient"});
+        pl.audit_payloads = ps.audit_payloads = payloads;
+        REQUIRE(f.pull(pl).total(&sync::category_result::written) == 1);
+        REQUIRE(f.push(ps).total(&sync::category_result::written) == 1);
+        auto job = [](store::sql::connection& db) {
+            store::audit_filter flt;
+            flt.status = "success";
+            return store::list_audit(db, flt);
+        };
+        auto rows = *test::run_until_done(f.ioc, f.child.st().read<std::vector<store::audit_entry>>(std::move(job)));
+        std::vector<store::audit_entry> sync_rows;
+        for (auto& a : rows)
+            if (a.direction == "pull" || a.direction == "push") sync_rows.push_back(a);
+        REQUIRE(sync_rows.size() == 2);
+        for (const auto& a : sync_rows) {
+            CAPTURE(a.direction, a.resource_uuid);
+            CHECK(a.resource_uuid == (a.direction == "pull" ? "p1" : "c1"));
+            CHECK(a.peer == "parent");
+            CHECK(a.transport == "fhir");
+            CHECK(a.category == "patient");
+            CHECK(a.payload.has_value() == payloads);
+            if (payloads) CHECK_THAT(*a.payload, Catch::Matchers::Contains(a.direction == "pull" ? "Down" : "Up"));
+        }
+    }
+}
