@@ -156,12 +156,6 @@ sync::replicate_params direction_params_of(const config::node_config& cfg, const
     return p;
 }
 
-std::map<std::string, backend::category_links> category_links_of(const config::node_config& cfg) {
-    std::map<std::string, backend::category_links> out;
-    for (const auto& [name, def] : cfg.categories) out[name] = {def.fhir_type, def.rest_resource};
-    return out;
-}
-
 }  // namespace
 
 int run_node(const config::node_config& cfg) {
@@ -217,7 +211,6 @@ int run_node(const config::node_config& cfg) {
         backend::openmrs_params op;
         op.base_url = cfg.local.openmrs_url;
         op.authorization = net::basic_authorization(cfg.local.openmrs_username, cfg.local.openmrs_password.reveal());
-        op.categories = category_links_of(cfg);
         op.limits = reader_limits;
         op.on_marker_lost = feed_policy;
         local = backend::make_openmrs_backend(*local_client, st, op);
@@ -237,7 +230,6 @@ int run_node(const config::node_config& cfg) {
         backend::openmrs_params pp;
         pp.base_url = cfg.parent.url;
         pp.authorization = parent_link->authorization;
-        pp.categories = category_links_of(cfg);
         pp.limits = reader_limits;
         pp.on_marker_lost = feed_policy;
         pp.peer = "parent";

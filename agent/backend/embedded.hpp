@@ -6,7 +6,6 @@
 
 #include "agent/backend/backend.hpp"
 
-#include <map>
 #include <memory>
 
 namespace edgesync::store {
@@ -14,12 +13,6 @@ class store;
 }
 
 namespace edgesync::backend {
-
-// A category's FHIR type and REST resource (the OpenMRS backend's table).
-struct category_links {
-    std::string fhir_type;      // "" = no fhir link
-    std::string rest_resource;  // "" (or a templated path) = no rest link
-};
 
 struct embedded_params {
     std::string fhir_base = "/ws/fhir2/R4";

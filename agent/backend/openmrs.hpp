@@ -16,10 +16,8 @@
 #pragma once
 
 #include "agent/backend/backend.hpp"
-#include "agent/backend/embedded.hpp"
 #include "agent/feed/atom_reader.hpp"
 
-#include <map>
 #include <memory>
 #include <optional>
 
@@ -35,7 +33,6 @@ namespace edgesync::backend {
 struct openmrs_params {
     std::string base_url;        // e.g. http://127.0.0.1:8080/openmrs (no trailing slash needed)
     std::string authorization;   // the Authorization header value (Basic for OpenMRS)
-    std::map<std::string, category_links> categories;  // REST resource / FHIR type per category
     feed::reader_limits limits;
     feed::on_marker_lost on_marker_lost = feed::on_marker_lost::restart;
     std::string peer = "local-openmrs";  // names this side in the audit log

@@ -3,6 +3,7 @@
 // sync; a record that failed for a missing dependency goes through after the dependency does;
 // concurrent edits are detected and parked, or settled by policy; REST metadata flows both ways.
 #include "agent/api/admin.hpp"
+#include "agent/backend/embedded.hpp"
 #include "agent/backend/openmrs.hpp"
 #include "agent/sync/replicator.hpp"
 #include "net/auth.hpp"

@@ -17,16 +17,6 @@
 namespace edgesync::test {
 namespace asio = boost::asio;
 
-namespace {
-
-std::map<std::string, backend::category_links> links_of(const config::node_config& cfg) {
-    std::map<std::string, backend::category_links> out;
-    for (const auto& [name, def] : cfg.categories) out[name] = {def.fhir_type, def.rest_resource};
-    return out;
-}
-
-}  // namespace
-
 api_node::api_node(asio::io_context& ioc, const std::string& instance_id, const std::string& config_json, route_adder extra_routes)
     : ioc_(ioc) {
     auto loaded = config::parse_config(config_json, tmp_.path());
@@ -63,7 +53,6 @@ std::unique_ptr<backend::local_backend> api_node::as_parent(net::http_client& cl
     p.batch_size = batch_size;
     p.base_url = base_url();
     p.authorization = net::bearer_authorization("child-token");
-    p.categories = links_of(cfg_);
     p.peer = "parent";
     return backend::make_openmrs_backend(client, child_store, p);
 }
