@@ -459,6 +459,15 @@ boost::asio::awaitable<result<write_result>> store::apply(pulled_change ch) {
         [ch = std::move(ch)](write_context& c) { return apply_pulled(c.db(), ch, c.new_uuid(), c.now()); });
 }
 
+boost::asio::awaitable<error_code> store::set_marker(marker m) {
+    auto job = [m = std::move(m)](write_context& c) -> result<bool> {
+        if (auto e = ::edgesync::store::set_marker(c.db(), m, c.now())) return result<bool>(boost::system::in_place_error, e);
+        return true;
+    };
+    auto done = co_await write<bool>(std::move(job));
+    co_return done ? error_code() : done.error();
+}
+
 boost::asio::awaitable<result<std::optional<stored_resource>>> store::get(resource_key key) {
     return read<std::optional<stored_resource>>(
         [key = std::move(key)](sql::connection& db) { return get_resource(db, key); });

@@ -197,6 +197,8 @@ public:
     boost::asio::awaitable<result<write_result>> put(resource_write w, event_spec ev);
     boost::asio::awaitable<result<write_result>> apply(pulled_change c);
     boost::asio::awaitable<result<std::optional<stored_resource>>> get(resource_key key);
+    // A feed marker alone (an entry that needed no write, or one applied elsewhere).
+    boost::asio::awaitable<error_code> set_marker(marker m);
 
     store_status status() const;
     const store_options& options() const noexcept { return opts_; }

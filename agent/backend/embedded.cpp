@@ -80,14 +80,7 @@ public:
                 const feed::feed_entry& entry = entries[i];
                 const store::marker next{key, entry.id, key + "/" + std::to_string(e.id)};
                 error_code ec = co_await process(entry, next);
-                if (ec == feed::entry_skipped()) {
-                    auto move = [next](store::write_context& c) -> store::result<bool> {
-                        if (auto err = store::set_marker(c.db(), next, c.now())) return store::result<bool>(boost::system::in_place_error, err);
-                        return true;
-                    };
-                    auto moved = co_await st_.write<bool>(std::move(move));
-                    ec = moved ? error_code() : moved.error();
-                }
+                if (ec == feed::entry_skipped()) ec = co_await st_.set_marker(next);
                 if (ec) {
                     status.error = ec;
                     status.detail = "entry " + entry.id;

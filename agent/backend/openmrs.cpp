@@ -170,14 +170,9 @@ public:
         if (c.remove) out = co_await remove(c);
         else out = co_await upsert(c);
         if (!out.ec && c.then_marker) {
-            auto job = [m = *c.then_marker](store::write_context& ctx) -> store::result<bool> {
-                if (auto e = store::set_marker(ctx.db(), m, ctx.now())) return store::result<bool>(boost::system::in_place_error, e);
-                return true;
-            };
-            auto moved = co_await st_.write<bool>(std::move(job));
-            if (!moved) {
-                out.ec = moved.error();
-                out.detail = "marker: " + moved.error().message();
+            if (auto e = co_await st_.set_marker(*c.then_marker)) {
+                out.ec = e;
+                out.detail = "marker: " + e.message();
             }
         }
         co_return out;

@@ -149,14 +149,7 @@ asio::awaitable<run_status> run_feed_impl(net::http_client& client, store::store
             for (const auto& e : out.entries) {
                 const store::marker next{p.feed_url, e.id, out.via};
                 auto ec = co_await process(e, next);
-                if (ec == entry_skipped()) {
-                    auto job = [next](store::write_context& c) -> store::result<bool> {
-                        if (auto err = store::set_marker(c.db(), next, c.now())) return store::result<bool>(boost::system::in_place_error, err);
-                        return true;
-                    };
-                    auto w = co_await st.write<bool>(std::move(job));
-                    ec = w ? boost::system::error_code{} : w.error();
-                }
+                if (ec == entry_skipped()) ec = co_await st.set_marker(next);
                 if (ec) {
                     status.error = ec;
                     status.detail = "entry " + e.id;
