@@ -75,12 +75,16 @@ std::size_t replicate_result::total(std::size_t category_result::*field) const {
 
 namespace {
 
+// Stands for a present body that is not a JSON object (no backend can store it).
+constexpr std::string_view k_not_an_object = "not-an-object";
+
+// The body is parsed here, once per side and entry, and nowhere else in the replicator.
 std::string fingerprint_of(const backend::local_resource& r) {
     if (r.state != backend::presence::present) return "deleted";
     if (!r.fingerprint.empty()) return r.fingerprint;
     error_code ec;
     json::value v = json::parse(r.body, ec);
-    return ec ? std::string("unparsable") : fingerprint(v);
+    return ec || !v.is_object() ? std::string(k_not_an_object) : fingerprint(v);
 }
 
 // One category's run: the state each entry's coroutine needs. Lives in replicate()'s frame for the
@@ -401,13 +405,9 @@ struct category_run {
                 // Pipelined: queued on this run's write chain, not awaited. The store commits in
                 // queue order and, if this write fails, fails every later write of the chain, so
                 // no marker passes it; the failure ends the run at the next entry (or the drain).
-                if (!ch.remove) {
-                    error_code pe;
-                    json::value v = json::parse(ch.body, pe);
-                    if (pe || !v.is_object()) {
-                        const std::string why = key.type + "/" + key.uuid + ": the body is not a JSON object";
-                        co_return co_await fail(e, next, key, why, t0);
-                    }
+                if (!ch.remove && s.source == k_not_an_object) {
+                    const std::string why = key.type + "/" + key.uuid + ": the body is not a JSON object";
+                    co_return co_await fail(e, next, key, why, t0);
                 }
                 ch.then_marker = *next;
                 ch.chain = chain;
