@@ -79,6 +79,30 @@ struct family {
     }
 };
 
+// A child whose parent is the OpenMRS double (Basic admin/Admin123), on one io_context.
+struct openmrs_family {
+    asio::io_context ioc;
+    test::openmrs_double openmrs{ioc};
+    test::api_node child{ioc, "child"};
+    net::http_client client;
+
+    explicit openmrs_family(std::uint32_t max_connections = 4) : client(ioc.get_executor(), [max_connections] {
+                                                                      net::client_params cp;
+                                                                      cp.use_env_proxy = false;
+                                                                      cp.max_connections_per_origin = max_connections;
+                                                                      return cp;
+                                                                  }()) {}
+    // The double as the child's parent; `batch_size` > 1 asks for Bundle batches of reads.
+    std::unique_ptr<backend::local_backend> parent(std::uint32_t batch_size = 0) {
+        backend::openmrs_params op;
+        op.base_url = openmrs.base_url();
+        op.authorization = net::basic_authorization("admin", "Admin123");
+        op.peer = "parent";
+        op.batch_size = batch_size;
+        return backend::make_openmrs_backend(client, child.st(), op);
+    }
+};
+
 }  // namespace
 
 TEST_CASE("push: one resource the parent rejects with 400 is parked with its error, and the other 999 reach the parent") {
@@ -113,17 +137,11 @@ TEST_CASE("push: one resource the parent rejects with 400 is parked with its err
 }
 
 TEST_CASE("push: an Observation refused for its missing Patient goes through, without an operator, once the Patient has") {
-    asio::io_context ioc;
-    test::openmrs_double openmrs(ioc);
-    test::api_node child(ioc, "child");
-    net::client_params cp;
-    cp.use_env_proxy = false;
-    net::http_client client(ioc.get_executor(), cp);
-    backend::openmrs_params op;
-    op.base_url = openmrs.base_url();
-    op.authorization = net::basic_authorization("admin", "Admin123");
-    op.peer = "parent";
-    auto up = backend::make_openmrs_backend(client, child.st(), op);
+    openmrs_family fam;
+    auto& ioc = fam.ioc;
+    auto& openmrs = fam.openmrs;
+    auto& child = fam.child;
+    auto up = fam.parent();
 
     REQUIRE(child.call("PUT", "/ws/fhir2/R4/Observation/o1",
                        R"({"resourceType":"Observation","id":"o1","status":"final","code":{"text":"Weight"},"subject":{"reference":"Patient/p1"}})")
@@ -328,17 +346,11 @@ TEST_CASE("admin API: a parked failure is listed, retried on request, and can be
 }
 
 TEST_CASE("a child pulling from OpenMRS (the double serving the recorded fixtures) stores the right resources, from sync2-style and Bahmni-style feeds") {
-    asio::io_context ioc;
-    test::openmrs_double openmrs(ioc);
-    test::api_node child(ioc, "child");
-    net::client_params cp;
-    cp.use_env_proxy = false;
-    net::http_client client(ioc.get_executor(), cp);
-    backend::openmrs_params op;
-    op.base_url = openmrs.base_url();
-    op.authorization = net::basic_authorization("admin", "Admin123");
-    op.peer = "parent";
-    auto up = backend::make_openmrs_backend(client, child.st(), op);
+    openmrs_family fam;
+    auto& ioc = fam.ioc;
+    auto& openmrs = fam.openmrs;
+    auto& child = fam.child;
+    auto up = fam.parent();
     auto fixture = [](const std::string& rel) { return json::parse(test::read_file(std::string(EDGESYNC_SHARED_DIR) + "/fixtures/openmrs/" + rel)); };
 
     // sync2 style: FHIR resources announced with JSON link maps.
@@ -389,20 +401,13 @@ TEST_CASE("a child pulling from OpenMRS (the double serving the recorded fixture
 TEST_CASE("slow links: up to `concurrency` fetches are in flight at once, and the results still commit in feed order") {
     for (std::uint32_t concurrency : {1u, 4u}) {
         INFO("concurrency " << concurrency);
-        asio::io_context ioc;
-        test::openmrs_double openmrs(ioc);
+        openmrs_family fam(8);
+        auto& ioc = fam.ioc;
+        auto& openmrs = fam.openmrs;
+        auto& child = fam.child;
         openmrs.page_size = 10;
         openmrs.read_delay = std::chrono::milliseconds(30);
-        test::api_node child(ioc, "child");
-        net::client_params cp;
-        cp.use_env_proxy = false;
-        cp.max_connections_per_origin = 8;
-        net::http_client client(ioc.get_executor(), cp);
-        backend::openmrs_params op;
-        op.base_url = openmrs.base_url();
-        op.authorization = net::basic_authorization("admin", "Admin123");
-        op.peer = "parent";
-        auto up = backend::make_openmrs_backend(client, child.st(), op);
+        auto up = fam.parent();
         // 25 events over 3 pages; p3 changes twice (the second fetch must see the final state).
         for (int i = 0; i < 24; ++i) {
             const std::string id = "p" + std::to_string(i);
@@ -457,20 +462,13 @@ TEST_CASE("batched reads: a parent offering batch is read in Bundles of GETs, an
     }
     for (bool claims_batch : {false, true}) {
         DYNAMIC_SECTION("OpenMRS " << (claims_batch ? "claiming batch but refusing it" : "with its recorded CapabilityStatement (no batch)")) {
-            asio::io_context ioc;
-            test::openmrs_double openmrs(ioc);
+            openmrs_family fam;
+            auto& ioc = fam.ioc;
+            auto& openmrs = fam.openmrs;
+            auto& child = fam.child;
             openmrs.capability_statement = claims_batch ? R"({"resourceType":"CapabilityStatement","rest":[{"mode":"server","interaction":[{"code":"batch"}]}]})"
                                                         : test::read_file(std::string(EDGESYNC_SHARED_DIR) + "/fixtures/openmrs/fhir-r4/server-captures/ozone-capability-statement-metadata.json");
-            test::api_node child(ioc, "child");
-            net::client_params cp;
-            cp.use_env_proxy = false;
-            net::http_client client(ioc.get_executor(), cp);
-            backend::openmrs_params op;
-            op.base_url = openmrs.base_url();
-            op.authorization = net::basic_authorization("admin", "Admin123");
-            op.peer = "parent";
-            op.batch_size = 50;
-            auto up = backend::make_openmrs_backend(client, child.st(), op);
+            auto up = fam.parent(50);
             for (int i = 0; i < 12; ++i) {
                 const std::string id = "p" + std::to_string(i);
                 openmrs.seed_fhir("Patient", id, json::parse(patient(id, "F")));
@@ -553,19 +551,13 @@ TEST_CASE("pipelined commits: a write that fails mid-pull (a full disk, once) le
 }
 
 TEST_CASE("slow links: the next feed page is fetched while the current page's resources are, not after them") {
-    asio::io_context ioc;
-    test::openmrs_double openmrs(ioc);
+    openmrs_family fam;
+    auto& ioc = fam.ioc;
+    auto& openmrs = fam.openmrs;
+    auto& child = fam.child;
     openmrs.page_size = 10;
     openmrs.read_delay = std::chrono::milliseconds(20);
-    test::api_node child(ioc, "child");
-    net::client_params cp;
-    cp.use_env_proxy = false;
-    net::http_client client(ioc.get_executor(), cp);
-    backend::openmrs_params op;
-    op.base_url = openmrs.base_url();
-    op.authorization = net::basic_authorization("admin", "Admin123");
-    op.peer = "parent";
-    auto up = backend::make_openmrs_backend(client, child.st(), op);
+    auto up = fam.parent();
     for (int i = 0; i < 25; ++i) {
         const std::string id = "p" + std::to_string(i);
         openmrs.seed_fhir("Patient", id, json::parse(patient(id, "F")));
