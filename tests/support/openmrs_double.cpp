@@ -1,5 +1,6 @@
 #include "support/openmrs_double.hpp"
 
+#include "agent/feed/publisher.hpp"
 #include "net/auth.hpp"
 #include "net/http_server.hpp"
 #include "net/router.hpp"
@@ -40,15 +41,6 @@ std::string openmrs_time(std::int64_t ms, bool fhir) {
     char buf[96];
     std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03d%s", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                   tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000), fhir ? "+00:00" : "+0000");
-    return buf;
-}
-
-std::string atom_time(std::int64_t ms) {
-    const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return buf;
 }
 
@@ -160,13 +152,13 @@ struct openmrs_double::state {
         x += "  <author>\n    <name>OpenMRS</name>\n  </author>\n  <id>" + std::string(k_feed_prefix) + "+" + std::to_string(n) + "</id>\n";
         x += "  <generator uri=\"https://github.com/ICT4H/atomfeed\">OpenMRS Feed Publisher</generator>\n";
         const std::size_t from = (n - 1) * size, to = std::min(evs.size(), n * size);
-        x += "  <updated>" + atom_time(to > from ? evs[to - 1].at_ms : clock_ms) + "</updated>\n";
+        x += "  <updated>" + feed::format_atom_time(to > from ? evs[to - 1].at_ms : clock_ms) + "</updated>\n";
         for (std::size_t i = from; i < to; ++i) {
             const auto& e = evs[i];
             x += "  <entry>\n    <title>" + e.title + "</title>\n    <category term=\"" + e.category + "\" />\n";
             if (!e.action.empty()) x += "    <category term=\"" + e.action + "\" />\n";
-            x += "    <id>tag:atomfeed.ict4h.org:" + e.uuid + "</id>\n    <updated>" + atom_time(e.at_ms) + "</updated>\n    <published>" +
-                 atom_time(e.at_ms) + "</published>\n";
+            x += "    <id>tag:atomfeed.ict4h.org:" + e.uuid + "</id>\n    <updated>" + feed::format_atom_time(e.at_ms) + "</updated>\n    <published>" +
+                 feed::format_atom_time(e.at_ms) + "</published>\n";
             x += "    <content type=\"application/vnd.atomfeed+xml\"><![CDATA[" + e.content + "]]></content>\n  </entry>\n";
         }
         x += "</feed>\n";
