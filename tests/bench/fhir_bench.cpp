@@ -10,6 +10,7 @@
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
 #include "store/store.hpp"
+#include "tests/bench/generated.hpp"
 #include "tests/bench/proc_status.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -33,15 +34,6 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-std::string patient(std::uint64_t n) {
-    std::string id = "bench-" + std::to_string(n);
-    std::string body = "{\"resourceType\":\"Patient\",\"id\":\"" + id +
-                       "\",\"active\":true,\"name\":[{\"family\":\"Family" + std::to_string(n) +
-                       "\",\"given\":[\"Given\"]}],\"gender\":\"female\",\"birthDate\":\"1990-01-01\",\"text\":{\"status\":\"generated\",\"div\":\"";
-    while (body.size() < 2040) body += static_cast<char>('a' + (body.size() * 7 + n) % 26);
-    return body + "\"}}";
-}
-
 struct phase {
     std::string method;
     std::uint64_t total = 0, issued = 0, failed = 0;
@@ -57,7 +49,7 @@ asio::awaitable<void> client_loop(asio::io_context& ioc, net::http_client& clien
         req.url = base + "/Patient/bench-" + std::to_string(n);
         req.authorization = "Bearer bench-token";
         if (ph.method == "PUT") {
-            req.body = patient(n);
+            req.body = bench::patient_2kb(n);
             req.headers.set(http::field::content_type, "application/fhir+json");
         }
         const auto t0 = clock_type::now();

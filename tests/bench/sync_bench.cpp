@@ -16,6 +16,7 @@
 #include "store/store.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
+#include "tests/bench/generated.hpp"
 #include "tests/bench/proc_status.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -39,14 +40,6 @@ using tcp = asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
-
-std::string patient(std::uint64_t n) {
-    std::string id = "bench-" + std::to_string(n);
-    std::string body = "{\"resourceType\":\"Patient\",\"id\":\"" + id + "\",\"active\":true,\"name\":[{\"family\":\"Family" + std::to_string(n) +
-                       "\",\"given\":[\"Given\"]}],\"gender\":\"female\",\"birthDate\":\"1990-01-01\",\"text\":{\"status\":\"generated\",\"div\":\"";
-    while (body.size() < 2040) body += static_cast<char>('a' + (body.size() * 7 + n) % 26);
-    return body + "\"}}";
-}
 
 // ---- the link: one-way delay rtt/2 per direction, optional bandwidth cap, byte counts ------------
 
@@ -191,7 +184,7 @@ int main(int argc, char** argv) {
     for (std::uint64_t first = 0; first < resources; first += 1000) {
         std::string bundle = R"({"resourceType":"Bundle","type":"batch","entry":[)";
         for (std::uint64_t n = first; n < std::min(resources, first + 1000); ++n)
-            bundle += (n > first ? "," : "") + std::string(R"({"resource":)") + patient(n) + R"(,"request":{"method":"PUT","url":"Patient/bench-)" +
+            bundle += (n > first ? "," : "") + std::string(R"({"resource":)") + bench::patient_2kb(n) + R"(,"request":{"method":"PUT","url":"Patient/bench-)" +
                       std::to_string(n) + R"("}})";
         bundle += "]}";
         const std::string status = http_call(parent_port, "POST", "/ws/fhir2/R4", bundle);
