@@ -52,6 +52,15 @@ error_code error_for_status(unsigned status) {
     return errc::unavailable;
 }
 
+// A FHIR resource's version and modification time, from its meta.
+void read_fhir_meta(const json::object& resource, local_resource& out) {
+    const auto* meta = resource.if_contains("meta");
+    if (!meta || !meta->is_object()) return;
+    if (const auto* vid = meta->as_object().if_contains("versionId"); vid && vid->is_string()) out.version = std::string(vid->as_string());
+    if (const auto* lu = meta->as_object().if_contains("lastUpdated"); lu && lu->is_string())
+        out.last_updated = parse_openmrs_time(lu->as_string()).value_or(0);
+}
+
 std::string strip_etag(std::string_view e) {
     if (e.substr(0, 2) == "W/") e.remove_prefix(2);
     if (e.size() >= 2 && e.front() == '"' && e.back() == '"') e = e.substr(1, e.size() - 2);
@@ -113,12 +122,7 @@ public:
         const auto& o = v.as_object();
         out.resource.state = presence::present;
         if (fhir) {
-            if (const auto* meta = o.if_contains("meta"); meta && meta->is_object()) {
-                if (const auto* vid = meta->as_object().if_contains("versionId"); vid && vid->is_string())
-                    out.resource.version = std::string(vid->as_string());
-                if (const auto* lu = meta->as_object().if_contains("lastUpdated"); lu && lu->is_string())
-                    out.resource.last_updated = parse_openmrs_time(lu->as_string()).value_or(0);
-            }
+            read_fhir_meta(o, out.resource);
         } else {
             for (const char* flag : {"voided", "retired"})
                 if (const auto* f = o.if_contains(flag); f && f->is_bool() && f->as_bool()) out.resource.state = presence::deleted;
@@ -341,11 +345,7 @@ private:
                     return {};
                 }
                 g.resource.state = presence::present;
-                if (const auto* meta = res->as_object().if_contains("meta"); meta && meta->is_object()) {
-                    if (const auto* vid = meta->as_object().if_contains("versionId"); vid && vid->is_string()) g.resource.version = std::string(vid->as_string());
-                    if (const auto* lu = meta->as_object().if_contains("lastUpdated"); lu && lu->is_string())
-                        g.resource.last_updated = parse_openmrs_time(lu->as_string()).value_or(0);
-                }
+                read_fhir_meta(res->as_object(), g.resource);
                 g.resource.body = json::serialize(*res);
                 return {};
             },
