@@ -573,6 +573,9 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
         if (kind != "batch" && kind != "transaction")
             co_return outcome(http::status::bad_request, "invalid", "Bundle.type must be batch or transaction, not '" + kind + "'");
         const bool all_or_nothing = kind == "transaction";
+        // "Prefer: return=minimal": written entries are answered with status, ETag and location
+        // only (a pushing child does not need its own resources back).
+        const bool minimal = ctx.req["Prefer"].find("return=minimal") != boost::beast::string_view::npos;
         if (all_or_nothing)
             for (const auto& o : ops)
                 if (o.bad) co_return outcome(o.bad->status, o.bad->code, "transaction not applied: " + o.bad->diagnostics);
@@ -583,7 +586,7 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
             std::optional<store::stored_resource> resource;
         };
         auto failure = std::make_shared<std::string>();  // the transaction's failing entry, for the reply
-        auto job = [ops, all_or_nothing, failure, base = p.base](store::write_context& c) -> store::result<std::vector<entry_result>> {
+        auto job = [ops, all_or_nothing, minimal, failure, base = p.base](store::write_context& c) -> store::result<std::vector<entry_result>> {
             using R = store::result<std::vector<entry_result>>;
             std::vector<entry_result> out;
             for (std::size_t i = 0; i < ops.size(); ++i) {
@@ -617,7 +620,7 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
                         res_entry.status = o.write->w.deleted ? 204 : created ? 201 : 200;
                         res_entry.etag = "W/\"" + std::to_string(res.version) + "\"";
                         res_entry.location = base + "/" + o.write->w.key.type + "/" + o.write->w.key.uuid + "/_history/" + std::to_string(res.version);
-                        if (!o.write->w.deleted) res_entry.resource = std::move(res);
+                        if (!o.write->w.deleted && !minimal) res_entry.resource = std::move(res);
                     }
                     if (!all_or_nothing)
                         if (auto rel = c.db().exec("RELEASE entry")) return R(boost::system::in_place_error, rel);

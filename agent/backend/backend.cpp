@@ -26,11 +26,25 @@ const boost::system::error_category& backend_category() noexcept {
     return c;
 }
 
+boost::asio::awaitable<void> local_backend::get_each(std::vector<resource_ref> refs, get_handler each) {
+    for (std::size_t i = 0; i < refs.size(); ++i) {
+        auto one = co_await get(std::move(refs[i]));
+        each(i, std::move(one));
+    }
+}
+
 boost::asio::awaitable<std::vector<get_result>> local_backend::get_many(std::vector<resource_ref> refs) {
-    std::vector<get_result> out;
-    out.reserve(refs.size());
-    for (auto& r : refs) {
-        auto one = co_await get(std::move(r));
+    std::vector<get_result> out(refs.size());
+    auto collect = [&out](std::size_t i, get_result g) { out[i] = std::move(g); };
+    co_await get_each(std::move(refs), collect);
+    co_return out;
+}
+
+boost::asio::awaitable<std::vector<apply_result>> local_backend::apply_many(std::vector<change> changes) {
+    std::vector<apply_result> out;
+    out.reserve(changes.size());
+    for (auto& c : changes) {
+        auto one = co_await apply(std::move(c));
         out.push_back(std::move(one));
     }
     co_return out;

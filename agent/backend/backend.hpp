@@ -16,6 +16,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -99,11 +100,23 @@ public:
     virtual std::string feed_key(const std::string& category) const = 0;
 
     virtual boost::asio::awaitable<get_result> get(resource_ref r) = 0;
-    // Several at once, results in the same order. The default asks one by one; a backend that can
-    // do better (a FHIR Bundle batch of GETs) overrides it and says how many it takes per call.
-    virtual boost::asio::awaitable<std::vector<get_result>> get_many(std::vector<resource_ref> refs);
+    // Several at once: each result is handed to `each` (with its index in `refs`) as soon as it is
+    // known — for a Bundle batch, as its entry is parsed off the wire, before the rest has
+    // arrived — so the caller can go on with it at once. Every index is handed on exactly once,
+    // before the call completes. `each` must not suspend. The default asks one by one; a backend
+    // that can do better (a FHIR Bundle batch) overrides it and says how many it takes per call.
+    using get_handler = std::function<void(std::size_t index, get_result)>;
+    virtual boost::asio::awaitable<void> get_each(std::vector<resource_ref> refs, get_handler each);
+    // get_each, collected: results in the order of `refs`.
+    boost::asio::awaitable<std::vector<get_result>> get_many(std::vector<resource_ref> refs);
+    // How many resources one get_each or apply_many call should carry (1 = no batching).
     virtual std::size_t batch_limit() const noexcept { return 1; }
+
     virtual boost::asio::awaitable<apply_result> apply(change c) = 0;
+    // Several changes, results in the same order. Changes of different resources only (the order
+    // among them is not kept). The default applies one by one; the OpenMRS backend sends FHIR
+    // changes as one Bundle batch of PUTs and DELETEs when the server takes batches.
+    virtual boost::asio::awaitable<std::vector<apply_result>> apply_many(std::vector<change> changes);
 };
 
 // Whether a failure belongs to the one record (queue it and go on) or to the link or the backend

@@ -142,29 +142,30 @@ public:
 
     std::size_t batch_limit() const noexcept override { return batching_ == tri::no || p_.batch_size < 2 ? 1 : p_.batch_size; }
 
-    asio::awaitable<std::vector<get_result>> get_many(std::vector<resource_ref> refs) override {
-        std::vector<get_result> out(refs.size());
+    asio::awaitable<void> get_each(std::vector<resource_ref> refs, get_handler each) override {
         std::vector<std::size_t> fhir_at;  // which refs go in the batch
-        if (p_.batch_size >= 2 && refs.size() >= 2) {
-            if (batching_ == tri::unknown) co_await discover_batch();
-            if (batching_ == tri::yes)
-                for (std::size_t i = 0; i < refs.size(); ++i)
-                    if (refs[i].key.representation == "fhir") fhir_at.push_back(i);
-        }
-        if (fhir_at.size() >= 2) {
-            const bool ok = co_await batch_get(refs, fhir_at, out);
-            if (!ok) fhir_at.clear();  // refused: asked one by one below
-        } else {
-            fhir_at.clear();
-        }
-        std::size_t next_batched = 0;
-        for (std::size_t i = 0; i < refs.size(); ++i) {
-            if (next_batched < fhir_at.size() && fhir_at[next_batched] == i) {
-                ++next_batched;
-                continue;
+        if (co_await batching_for(refs.size()))
+            for (std::size_t i = 0; i < refs.size(); ++i)
+                if (refs[i].key.representation == "fhir") fhir_at.push_back(i);
+        std::vector<bool> handed(refs.size(), false);
+        if (fhir_at.size() >= 2) co_await batch_get(refs, fhir_at, each, handed);  // refused: nothing handed
+        for (std::size_t i = 0; i < refs.size(); ++i)
+            if (!handed[i]) {
+                auto one = co_await get(refs[i]);
+                each(i, std::move(one));
             }
-            out[i] = co_await get(refs[i]);
-        }
+    }
+
+    asio::awaitable<std::vector<apply_result>> apply_many(std::vector<change> changes) override {
+        std::vector<apply_result> out(changes.size());
+        std::vector<std::size_t> fhir_at;  // which changes go in the batch
+        if (co_await batching_for(changes.size()))
+            for (std::size_t i = 0; i < changes.size(); ++i)
+                if (changes[i].ref.key.representation == "fhir" && !changes[i].then_marker) fhir_at.push_back(i);
+        std::vector<bool> done(changes.size(), false);
+        if (fhir_at.size() >= 2) co_await batch_apply(changes, fhir_at, out, done);
+        for (std::size_t i = 0; i < changes.size(); ++i)
+            if (!done[i]) out[i] = co_await apply(std::move(changes[i]));
         co_return out;
     }
 
@@ -285,6 +286,13 @@ private:
     enum class tri : std::uint8_t { unknown, yes, no };
     tri batching_ = tri::unknown;
 
+    // Whether a call of n resources goes as a Bundle batch (asking the server the first time).
+    asio::awaitable<bool> batching_for(std::size_t n) {
+        if (p_.batch_size < 2 || n < 2) co_return false;
+        if (batching_ == tri::unknown) co_await discover_batch();
+        co_return batching_ == tri::yes;
+    }
+
     // Reads the CapabilityStatement once: batching only when the server says it takes batches.
     asio::awaitable<void> discover_batch() {
         net::client_request req;
@@ -308,10 +316,12 @@ private:
         log::info("backend_batch", {{"server", p_.base_url}, {"batch", batching_ == tri::yes}});
     }
 
-    // One Bundle batch of GETs for refs[at...], its answer read entry by entry as it arrives. False
-    // when the server refused the batch itself (then batching is off and the caller asks singly);
-    // a transport failure fills every result with it.
-    asio::awaitable<bool> batch_get(const std::vector<resource_ref>& refs, const std::vector<std::size_t>& at, std::vector<get_result>& out) {
+    // One Bundle batch of GETs for refs[at...], its answer read entry by entry as it arrives, each
+    // result handed to `each` as soon as its entry is parsed (and marked in `handed`). When the
+    // server refuses the batch itself nothing is handed and batching is off from then on (the
+    // caller asks singly); a transport failure or a short answer hands the rest that failure.
+    asio::awaitable<void> batch_get(const std::vector<resource_ref>& refs, const std::vector<std::size_t>& at, const get_handler& each,
+                                    std::vector<bool>& handed) {
         json::array entries;
         for (std::size_t i : at)
             entries.push_back(json::object{{"request", json::object{{"method", "GET"}, {"url", refs[i].key.type + "/" + refs[i].key.uuid}}}});
@@ -328,25 +338,26 @@ private:
         limits.max_entry_bytes = p_.max_batch_response_entry_bytes;
         api::bundle_reader reader(
             [&](json::value entry, std::size_t index) -> error_code {
-                get_result& g = out[at[index]];
-                const auto& key = refs[at[index]].key;
-                const auto* resp = entry.as_object().if_contains("response");
-                const auto* st = resp && resp->is_object() ? resp->as_object().if_contains("status") : nullptr;
-                g.status = st && st->is_string() ? static_cast<unsigned>(std::atoi(std::string(st->as_string()).c_str())) : 0;
-                if (g.status == 404) return {};
-                if (g.status == 410) {
-                    g.resource.state = presence::deleted;
-                    return {};
-                }
+                get_result g;
+                const std::size_t i = at[index];
+                const auto& key = refs[i].key;
+                const auto [code, problem] = entry_status(entry);
+                g.status = code;
                 const auto* res = entry.as_object().if_contains("resource");
-                if (g.status != 200 || !res || !res->is_object()) {
-                    g.ec = g.status == 200 ? error_code(errc::bad_response) : error_for_status(g.status);
-                    g.detail = "GET " + key.type + "/" + key.uuid + " (in a batch): " + (st && st->is_string() ? std::string(st->as_string()) : "no status");
-                    return {};
+                if (code == 410) {
+                    g.resource.state = presence::deleted;
+                } else if (code == 404) {
+                    // missing
+                } else if (code != 200 || !res || !res->is_object()) {
+                    g.ec = code == 200 ? error_code(errc::bad_response) : error_for_status(code);
+                    g.detail = "GET " + key.type + "/" + key.uuid + " (in a batch): " + problem;
+                } else {
+                    g.resource.state = presence::present;
+                    read_fhir_meta(res->as_object(), g.resource);
+                    g.resource.body = json::serialize(*res);
                 }
-                g.resource.state = presence::present;
-                read_fhir_meta(res->as_object(), g.resource);
-                g.resource.body = json::serialize(*res);
+                handed[i] = true;
+                each(i, std::move(g));
                 return {};
             },
             limits);
@@ -361,21 +372,137 @@ private:
             if (status == 401 || status == 403 || status >= 500) {
                 ec = error_for_status(status);
             } else {
-                batching_ = tri::no;  // the server does not take batches after all
-                log::warn("backend_batch_refused", {{"server", p_.base_url}, {"status", status}});
-                co_return false;
+                refuse_batching(status);
+                co_return;
             }
         }
+        if (status == 200) refusals_ = 0;
         if (!ec && reader.entries() != at.size()) ec = errc::bad_response;
-        if (ec) {
-            for (std::size_t i : at) {
-                out[i] = get_result{};
-                out[i].ec = ec;
-                out[i].status = status;
-                out[i].detail = "batch GET of " + std::to_string(at.size()) + " resources: " + ec.message();
+        if (ec)
+            for (std::size_t i : at)
+                if (!handed[i]) {
+                    get_result g;
+                    g.ec = ec;
+                    g.status = status;
+                    g.detail = "batch GET of " + std::to_string(at.size()) + " resources: " + ec.message();
+                    handed[i] = true;
+                    each(i, std::move(g));
+                }
+    }
+
+    // The server refused a batch as a whole; the caller sends its entries singly. A 400 or 413 may
+    // be for one entry in it (nested too deep, too large), so batching stays on unless that happens
+    // 3 times running; anything else (404, 405, 501: no batch endpoint after all) turns it off.
+    void refuse_batching(unsigned status) {
+        const bool content = status == 400 || status == 413;
+        if (!content || ++refusals_ >= 3) batching_ = tri::no;
+        log::warn("backend_batch_refused", {{"server", p_.base_url}, {"status", status}, {"batching", batching_ != tri::no}});
+    }
+    unsigned refusals_ = 0;  // consecutive batches refused as a whole with 400/413
+
+    // A batch-response entry's status code, and what it says went wrong ("" when nothing).
+    static std::pair<unsigned, std::string> entry_status(const json::value& entry) {
+        const auto* resp = entry.is_object() ? entry.as_object().if_contains("response") : nullptr;
+        const auto* st = resp && resp->is_object() ? resp->as_object().if_contains("status") : nullptr;
+        if (!st || !st->is_string()) return {0, "no status"};
+        const std::string text(st->as_string());
+        std::string problem = text;
+        const auto* oo = resp->as_object().if_contains("outcome");
+        const auto* issue = oo && oo->is_object() ? oo->as_object().if_contains("issue") : nullptr;
+        if (issue && issue->is_array() && !issue->as_array().empty() && issue->as_array()[0].is_object())
+            if (const auto* d = issue->as_array()[0].as_object().if_contains("diagnostics"); d && d->is_string())
+                problem += " " + std::string(d->as_string());
+        return {static_cast<unsigned>(std::atoi(text.c_str())), problem};
+    }
+
+    // Changes[at...] as one Bundle batch of PUTs and DELETEs, the server asked to answer minimally.
+    // `done[i]` is set for each change settled here; a PUT answered 404 (a server without
+    // update-as-create) is left for the caller's single apply, which creates it. Refused as a
+    // whole: nothing settled, batching off.
+    asio::awaitable<void> batch_apply(const std::vector<change>& changes, const std::vector<std::size_t>& at, std::vector<apply_result>& out,
+                                      std::vector<bool>& done) {
+        json::array entries;
+        std::vector<std::size_t> sent;
+        for (std::size_t i : at) {
+            const auto& c = changes[i];
+            const std::string url = c.ref.key.type + "/" + c.ref.key.uuid;
+            if (c.remove) {
+                entries.push_back(json::object{{"request", json::object{{"method", "DELETE"}, {"url", url}}}});
+            } else {
+                error_code pe;
+                json::value v = json::parse(c.body, pe);
+                if (pe || !v.is_object()) {
+                    out[i].ec = errc::refused;
+                    out[i].detail = "PUT " + url + ": the body is not a JSON object";
+                    done[i] = true;
+                    continue;
+                }
+                v.as_object()["id"] = c.ref.key.uuid;
+                entries.push_back(json::object{{"resource", std::move(v)}, {"request", json::object{{"method", "PUT"}, {"url", url}}}});
+            }
+            sent.push_back(i);
+        }
+        if (sent.empty()) co_return;
+        net::client_request req;
+        req.method = http::verb::post;
+        req.url = p_.base_url + "/ws/fhir2/R4";
+        req.authorization = p_.authorization;
+        req.headers.set(http::field::accept, "application/fhir+json");
+        req.headers.set(http::field::content_type, "application/fhir+json");
+        req.headers.set("Prefer", "return=minimal");
+        req.body = json::serialize(json::object{{"resourceType", "Bundle"}, {"type", "batch"}, {"entry", std::move(entries)}});
+        unsigned status = 0;
+        std::vector<bool> answered(changes.size(), false);
+        api::bundle_limits limits;
+        limits.max_entries = sent.size();
+        limits.max_entry_bytes = p_.max_batch_response_entry_bytes;
+        api::bundle_reader reader(
+            [&](json::value entry, std::size_t index) -> error_code {
+                const std::size_t i = sent[index];
+                const auto& c = changes[i];
+                const auto [code, problem] = entry_status(entry);
+                apply_result& r = out[i];
+                r.status = code;
+                answered[i] = true;
+                const std::string what = std::string(c.remove ? "DELETE " : "PUT ") + c.ref.key.type + "/" + c.ref.key.uuid + " (in a batch)";
+                if (c.remove && (code == 200 || code == 204)) r.outcome = store::write_outcome::deleted;
+                else if (c.remove && (code == 404 || code == 410)) r.outcome = store::write_outcome::unchanged;  // already gone
+                else if (!c.remove && (code == 200 || code == 201)) r.outcome = code == 201 ? store::write_outcome::created : store::write_outcome::updated;
+                else if (!c.remove && code == 404) return {};  // no update-as-create here: the single apply creates it
+                else {
+                    r.ec = code ? error_for_status(code) : error_code(errc::bad_response);
+                    r.detail = what + ": " + problem;
+                }
+                done[i] = true;
+                return {};
+            },
+            limits);
+        auto on_head = [&](const net::response_head& h) -> error_code {
+            status = h.status;
+            return {};
+        };
+        auto on_body = [&](std::string_view piece) -> error_code { return status == 200 ? reader.write(piece) : error_code{}; };
+        error_code ec = co_await client_.request_stream(std::move(req), on_head, on_body);
+        if (!ec && status == 200) ec = reader.finish();
+        if (!ec && status != 200) {
+            if (status == 401 || status == 403 || status >= 500) {
+                ec = error_for_status(status);
+            } else {
+                refuse_batching(status);
+                co_return;
             }
         }
-        co_return true;
+        if (status == 200) refusals_ = 0;
+        if (!ec && reader.entries() != sent.size()) ec = errc::bad_response;
+        if (ec)
+            for (std::size_t i : sent)
+                if (!answered[i]) {
+                    out[i] = apply_result{};
+                    out[i].ec = ec;
+                    out[i].status = status;
+                    out[i].detail = "batch of " + std::to_string(sent.size()) + " changes: " + ec.message();
+                    done[i] = true;
+                }
     }
 
     net::http_client& client_;

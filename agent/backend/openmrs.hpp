@@ -36,9 +36,10 @@ struct openmrs_params {
     feed::reader_limits limits;
     feed::on_marker_lost on_marker_lost = feed::on_marker_lost::restart;
     std::string peer = "local-openmrs";  // names this side in the audit log
-    // FHIR reads in Bundle batches of this many GETs when the server's CapabilityStatement offers
-    // `batch` (asked once); 0 or 1 = one GET per resource. A batch the server refuses turns
-    // batching off for this backend (automatic fallback to single GETs).
+    // FHIR reads and writes in Bundle batches of this many GETs (or PUTs and DELETEs) when the
+    // server's CapabilityStatement offers `batch` (asked once); 0 or 1 = one request per resource.
+    // A batch the server refuses turns batching off for this backend (automatic fallback to single
+    // requests).
     std::uint32_t batch_size = 0;
     std::uint64_t max_batch_response_entry_bytes = 4 * 1024 * 1024;
 };

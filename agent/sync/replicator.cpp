@@ -131,6 +131,15 @@ struct category_run {
     };
     // `next` is null for a retried event (its marker moved long ago).
     asio::awaitable<error_code> commit_with_marker(commit c, const store::marker* next) {
+        if (next && !remote.empty()) {
+            // Changes sent ahead of this entry are not acknowledged yet: its commit waits behind
+            // them, so no marker passes an unsent change.
+            remote_item later;
+            later.c = std::move(c);
+            later.next = *next;
+            remote.push_back(std::move(later));
+            co_return error_code{};
+        }
         const double jitter = std::uniform_real_distribution<double>(0.5, 1.5)(rng);
         if (!next) c.move_marker = false;
         const store::marker m = next ? *next : store::marker{};
@@ -236,13 +245,15 @@ struct category_run {
         f.key = *k;
         return true;
     }
-    // After the source's state: the target's, unless it is an echo.
+    // Whether the target's state is needed after the source's: not when the source failed, nor
+    // for an echo (push: the resource came from the peer; marks it).
+    bool needs_target(fetched& f) const {
+        if (f.src.ec) return false;
+        f.echo = !pull() && !f.src.resource.arrived_from.empty() && f.src.resource.arrived_from == p.peer;
+        return !f.echo;
+    }
     asio::awaitable<void> fetch_target(fetched& f) {
-        if (f.src.ec) co_return;
-        if (!pull() && !f.src.resource.arrived_from.empty() && f.src.resource.arrived_from == p.peer) {
-            f.echo = true;
-            co_return;
-        }
+        if (!needs_target(f)) co_return;
         const backend::resource_ref ref{r.category, f.key};
         f.tgt = co_await target.get(ref);
     }
@@ -254,35 +265,83 @@ struct category_run {
         co_await fetch_target(f);
         co_return f;
     }
+    static void finish(slot& s) {
+        s.done = true;
+        s.ready.cancel();
+    }
+    // The target reads a group started one by one, counted so the group can wait for them.
+    struct target_reads {
+        explicit target_reads(asio::any_io_executor executor) : all_done(executor, asio::steady_timer::time_point::max()) {}
+        std::size_t running = 0;
+        asio::steady_timer all_done;
+    };
+    static asio::awaitable<void> target_into(std::shared_ptr<category_run> run, std::shared_ptr<slot> s, std::shared_ptr<target_reads> reads) {
+        const backend::resource_ref ref{run->r.category, s->f.key};
+        s->f.tgt = co_await run->target.get(ref);
+        finish(*s);
+        if (--reads->running == 0) reads->all_done.cancel();
+    }
     // A group fetched together: the sources in one call (a Bundle batch when the source offers
-    // one), then each target.
+    // one). Each entry is ready as soon as both its states are, so the first can be decided and
+    // committed while the rest of the batch is still on the wire:
+    //   - a target read singly (the embedded store) is read as soon as its source state arrives;
+    //   - a target that batches (a parent, on push) is read in one call after the sources.
     asio::awaitable<void> fetch_many(std::vector<std::shared_ptr<slot>>& group) {
         std::vector<backend::resource_ref> refs;
-        std::vector<slot*> who;
+        std::vector<std::shared_ptr<slot>> who;
         for (auto& s : group)
             if (resolve_link(s->entry, s->f)) {
                 refs.push_back({r.category, s->f.key});
-                who.push_back(s.get());
+                who.push_back(s);
+            } else {
+                finish(*s);
             }
-        auto srcs = co_await source.get_many(std::move(refs));
-        for (std::size_t i = 0; i < who.size() && i < srcs.size(); ++i) {
-            who[i]->f.src = std::move(srcs[i]);
-            co_await fetch_target(who[i]->f);
+        const bool batch_targets = target.batch_limit() > 1;
+        auto reads = std::make_shared<target_reads>(ex);
+        std::vector<std::shared_ptr<slot>> for_target;
+        auto on_source = [&](std::size_t i, backend::get_result g) {
+            const auto& s = who.at(i);
+            s->f.src = std::move(g);
+            if (!needs_target(s->f)) {
+                finish(*s);
+            } else if (batch_targets) {
+                for_target.push_back(s);
+            } else {
+                ++reads->running;
+                asio::co_spawn(ex, target_into(self.lock(), s, reads), log::on_task_exit{"sync_fetch_target"});
+            }
+        };
+        co_await source.get_each(std::move(refs), on_source);
+        if (!for_target.empty()) {
+            std::vector<backend::resource_ref> trefs;
+            for (const auto& s : for_target) trefs.push_back({r.category, s->f.key});
+            auto on_target = [&](std::size_t i, backend::get_result g) {
+                const auto& s = for_target.at(i);
+                s->f.tgt = std::move(g);
+                finish(*s);
+            };
+            co_await target.get_each(std::move(trefs), on_target);
+        }
+        while (reads->running > 0) {
+            reads->all_done.expires_at(asio::steady_timer::time_point::max());
+            boost::system::error_code ec;
+            co_await reads->all_done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         }
     }
+    std::size_t group_size() const { return std::max<std::size_t>({1, source.batch_limit(), target.batch_limit()}); }
 
     void ahead(const std::vector<feed::feed_entry>& entries) {
-        if (p.concurrency <= 1 && source.batch_limit() <= 1) return;
+        if (p.concurrency <= 1 && group_size() <= 1) return;
         for (const auto& e : entries) waiting.push_back(e);
         pump();
     }
     // Starts fetches (groups of up to the source's batch limit) while fewer than `concurrency`
     // run and fewer than 2 x concurrency x group results are held.
     void pump() {
-        const std::size_t group_size = std::max<std::size_t>(1, source.batch_limit());
-        while (!stopping && in_flight < p.concurrency && slots.size() < 2 * p.concurrency * group_size && !waiting.empty()) {
+        const std::size_t per_group = group_size();
+        while (!stopping && in_flight < p.concurrency && slots.size() < 2 * p.concurrency * per_group && !waiting.empty()) {
             std::vector<std::shared_ptr<slot>> group;
-            while (group.size() < group_size && !waiting.empty()) {
+            while (group.size() < per_group && !waiting.empty()) {
                 auto s = std::make_shared<slot>(ex, std::move(waiting.front()));
                 waiting.pop_front();
                 if (slots.count(s->entry.id)) continue;  // the same event twice: fetched when processed
@@ -298,10 +357,7 @@ struct category_run {
     static asio::awaitable<void> fetch_into(std::shared_ptr<category_run> run, std::vector<std::shared_ptr<slot>> group) {
         if (group.size() == 1) group[0]->f = co_await run->fetch(group[0]->entry);
         else co_await run->fetch_many(group);
-        for (auto& s : group) {
-            s->done = true;
-            s->ready.cancel();
-        }
+        for (auto& s : group) finish(*s);
         --run->in_flight;
         if (run->in_flight == 0) run->idle.cancel();
         run->pump();
@@ -331,7 +387,7 @@ struct category_run {
             out_f = co_await fetch(e);
         }
         recent.emplace_back(processed++, key_text(out_f.key));
-        while (recent.size() > 4 * p.concurrency * std::max<std::size_t>(1, source.batch_limit()) + 4) recent.pop_front();
+        while (recent.size() > 4 * p.concurrency * group_size() + 4) recent.pop_front();
     }
     // Before the run's state goes away: no fetch may still be running.
     asio::awaitable<void> drain() {
@@ -414,6 +470,24 @@ struct category_run {
                 if (p.audit_success) ch.audit = audit_of(key, action, "success", "", origin, t0);
                 if (ch.audit && p.audit_payloads && !ch.remove) ch.audit->payload = ch.body;
                 co_return co_await enqueue_apply(std::move(ch), key);
+            }
+            if (next && target.kind() != "embedded" && target.batch_limit() > 1) {
+                // Sent with the next changes as one batch; this entry's commit waits for it.
+                remote_item it;
+                it.payload = p.audit_payloads && !ch.remove ? ch.body : std::string();
+                it.change = std::move(ch);
+                c.clear_failure = retry_id;
+                it.c = std::move(c);
+                it.next = *next;
+                it.entry = e;
+                it.key = key;
+                it.action = action;
+                it.origin = origin;
+                it.t0 = t0;
+                pending_keys.insert(key_text(key));
+                remote.push_back(std::move(it));
+                if (++remote_changes >= target.batch_limit()) co_return co_await flush_remote();
+                co_return error_code{};
             }
             auto res = co_await target.apply(std::move(ch));
             if (res.ec) {
@@ -500,7 +574,59 @@ struct category_run {
         }
     }
     asio::awaitable<void> flush_commits() {
+        co_await flush_remote();
         while (!commits.empty()) co_await reap_one();
+    }
+
+    // ---- batched changes to a remote target -----------------------------------------------------
+    // A target over HTTP that takes batches (a parent, on push) gets its changes in groups of its
+    // batch limit. Every entry's commit from the first queued change on waits in `remote`, in feed
+    // order, and is made once the batch is answered — so a marker never passes an unsent change.
+    struct remote_item {
+        std::optional<backend::change> change;  // nullopt: a commit only (an entry that wrote nothing)
+        commit c;
+        store::marker next;
+        feed::feed_entry entry;
+        store::resource_key key;
+        std::string action, origin, payload;
+        std::chrono::steady_clock::time_point t0;
+    };
+    std::vector<remote_item> remote;
+    std::size_t remote_changes = 0;
+
+    // Sends the queued changes and makes the queued commits in order. The first run-ending error
+    // stops it (and is kept for the run): what follows is not committed and is read again next run.
+    asio::awaitable<error_code> flush_remote() {
+        if (remote.empty()) co_return pipeline_error;
+        std::vector<remote_item> items = std::move(remote);
+        remote.clear();
+        remote_changes = 0;
+        std::vector<backend::change> changes;
+        for (auto& it : items)
+            if (it.change) changes.push_back(std::move(*it.change));
+        std::vector<backend::apply_result> results = co_await target.apply_many(std::move(changes));
+        error_code ec;
+        std::size_t at = 0;
+        for (auto& it : items) {
+            if (ec) break;
+            if (it.change) {
+                backend::apply_result& res = results.at(at++);
+                if (res.ec) {
+                    if (backend::is_record_failure(res.ec)) ec = co_await fail(it.entry, &it.next, it.key, res.detail, it.t0);
+                    else ec = res.ec;
+                    continue;
+                }
+                ++out.written;
+                if (p.audit_success)
+                    it.c.audit = audit_of(it.key, it.action.empty() ? store::to_string(res.outcome) : it.action, "success", "", it.origin, it.t0);
+                if (it.c.audit && !it.payload.empty()) it.c.audit->payload = std::move(it.payload);
+            }
+            ec = co_await commit_with_marker(std::move(it.c), &it.next);
+        }
+        for (const auto& it : items)
+            if (it.change) pending_keys.erase(pending_keys.find(key_text(it.key)));
+        if (ec && !pipeline_error) pipeline_error = ec;
+        co_return ec;
     }
     asio::awaitable<error_code> enqueue_apply(backend::change ch, const store::resource_key& key) {
         auto pc = std::make_shared<pending_commit>(ex);

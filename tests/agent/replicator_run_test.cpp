@@ -54,13 +54,14 @@ struct family {
     net::http_client client;
     std::unique_ptr<backend::local_backend> up;  // the parent, seen from the child
 
-    explicit family(const std::string& parent_config = "{}")
+    // `batch_size` > 1: the parent is read and written in Bundle batches.
+    explicit family(const std::string& parent_config = "{}", std::uint32_t batch_size = 0)
         : parent(ioc, "root", parent_config), child(ioc, "child"), client(ioc.get_executor(), [] {
               net::client_params cp;
               cp.use_env_proxy = false;
               return cp;
           }()) {
-        up = parent.as_parent(client, child.st());
+        up = parent.as_parent(client, child.st(), batch_size);
     }
     sync::replicate_result pull(sync::replicate_params p) { return test::run_until_done(ioc, sync::replicate(*up, child.local(), child.st(), std::move(p))); }
     sync::replicate_result push(sync::replicate_params p) { return test::run_until_done(ioc, sync::replicate(child.local(), *up, child.st(), std::move(p))); }
@@ -484,6 +485,68 @@ TEST_CASE("batched reads: a parent offering batch is read in Bundles of GETs, an
             CHECK(singles == 12);
         }
     }
+}
+
+TEST_CASE("batched pushes: a parent offering batch takes the child's changes in Bundles, an entry it refuses is parked, the rest arrive") {
+    // The parent takes resources of at most 4 KB; p7 is 5 KB, so its entry alone is refused (413).
+    family f(R"({"limits": {"max_resource_bytes": 4096}})", 50);
+    std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[)";
+    for (int i = 0; i < 120; ++i) {
+        const std::string id = "p" + std::to_string(i);
+        bundle += (i ? "," : "") + std::string(R"({"resource":)") + patient(id, "Child", i == 7 ? 5000 : 0) + R"(,"request":{"method":"PUT","url":"Patient/)" + id + R"("}})";
+    }
+    bundle += "]}";
+    REQUIRE(f.child.call("POST", "/ws/fhir2/R4", bundle).status == 200);
+    auto before = f.parent.requests_handled();
+    auto r = f.push(params("push", {"patient"}));
+    REQUIRE_FALSE(r.error);
+    CHECK(r.total(&sync::category_result::written) == 119);
+    CHECK(r.total(&sync::category_result::failed) == 1);
+    // metadata, then per group of 50 one batch of target GETs and one of PUTs (not 240 requests)
+    CHECK(f.parent.requests_handled() - before <= 8);
+    for (int i : {0, 6, 7, 8, 49, 50, 119}) CHECK(f.parent.call("GET", "/ws/fhir2/R4/Patient/p" + std::to_string(i)).status == (i == 7 ? 404 : 200));
+    auto failed = f.failures();
+    REQUIRE(failed.size() == 1);
+    CHECK(failed[0].state == store::failure_state::parked);
+    CHECK_THAT(failed[0].error_message, Catch::Matchers::Contains("413") && Catch::Matchers::Contains("Patient/p7") &&
+                                            Catch::Matchers::Contains("in a batch"));
+
+    // Updates and deletes go up batched too, and land in feed order.
+    std::string changes = R"({"resourceType":"Bundle","type":"batch","entry":[)";
+    for (int i = 0; i < 10; ++i)
+        changes += (i ? "," : "") + std::string(R"({"resource":)") + patient("p" + std::to_string(i), "Changed") +
+                   R"(,"request":{"method":"PUT","url":"Patient/p)" + std::to_string(i) + R"("}})";
+    for (int i = 10; i < 15; ++i) changes += R"(,{"request":{"method":"DELETE","url":"Patient/p)" + std::to_string(i) + R"("}})";
+    changes += "]}";
+    REQUIRE(f.child.call("POST", "/ws/fhir2/R4", changes).status == 200);
+    before = f.parent.requests_handled();
+    auto second = f.push(params("push", {"patient"}));
+    REQUIRE_FALSE(second.error);
+    CHECK(second.total(&sync::category_result::written) == 15);
+    CHECK(f.parent.requests_handled() - before <= 4);
+    CHECK(f.family_at(f.parent, "p3") == "Changed");
+    CHECK(f.parent.call("GET", "/ws/fhir2/R4/Patient/p12").status == 410);
+    auto third = f.push(params("push", {"patient"}));
+    CHECK_FALSE(third.error);
+    CHECK(third.total(&sync::category_result::entries) == 0);
+    // The parent wrote each change once: 119 creates, 10 updates, 5 deletes.
+    auto job = [](store::sql::connection& db) { return store::events_after(db, "patient", 0, 1000); };
+    CHECK(test::run_until_done(f.ioc, f.parent.st().read<std::vector<store::event_record>>(std::move(job)))->size() == 134);
+}
+
+TEST_CASE("batched pushes: OpenMRS without batch is written one by one, creating on 404") {
+    openmrs_family fam;
+    fam.openmrs.capability_statement =
+        test::read_file(std::string(EDGESYNC_SHARED_DIR) + "/fixtures/openmrs/fhir-r4/server-captures/ozone-capability-statement-metadata.json");
+    auto up = fam.parent(50);
+    for (int i = 0; i < 12; ++i) REQUIRE(fam.child.call("PUT", "/ws/fhir2/R4/Patient/p" + std::to_string(i), patient("p" + std::to_string(i), "F")).status == 201);
+    auto r = test::run_until_done(fam.ioc, sync::replicate(fam.child.local(), *up, fam.child.st(), params("push", {"patient"})));
+    REQUIRE_FALSE(r.error);
+    CHECK(r.total(&sync::category_result::written) == 12);
+    for (int i = 0; i < 12; ++i) CHECK(fam.openmrs.fhir("Patient", "p" + std::to_string(i)));
+    std::size_t to_base = 0;
+    for (const auto& q : fam.openmrs.requests()) to_base += q.method == "POST" && q.target == "/openmrs/ws/fhir2/R4";
+    CHECK(to_base == 0);
 }
 
 TEST_CASE("pipelined commits: a write that fails mid-pull (a full disk, once) lets no marker pass it, and the next run completes") {
