@@ -1,6 +1,7 @@
 #include "agent/config.hpp"
 
 #include "agent/net_setup.hpp"
+#include "agent/sync/clients.hpp"
 #include "net/tls.hpp"
 #include "net/url.hpp"
 
@@ -40,7 +41,7 @@ std::string_view to_string(conflict_policy p) noexcept {
     return "?";
 }
 
-std::vector<std::string> known_clients() { return {"fhir", "rest"}; }
+std::vector<std::string> known_clients() { return sync::client_registry::standard().names(); }
 
 const std::vector<category_def>& builtin_categories() {
     // sync2's default configuration (categories, REST link templates) with the FHIR R4 resource

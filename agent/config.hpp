@@ -119,7 +119,7 @@ struct category_def {
     std::string name;
     std::string fhir_type;      // FHIR R4 resource type; empty = no FHIR representation
     std::string rest_resource;  // REST v1 path under /ws/rest/v1, may contain {parent-uuid}
-    std::string client;         // default client: "fhir" or "rest" (or a registered one)
+    std::string client;         // default client: "fhir", "rest", "bahmni" or one registered in code (sync::client_registry)
 };
 
 struct direction_params {
@@ -225,7 +225,8 @@ struct load_result {
     std::vector<std::string> inline_secret_paths;
 };
 
-// Client names a category may use. "fhir" and "rest" always; code may register more (§1).
+// Client names a category may use: sync::client_registry::standard()'s (fhir, rest, bahmni, and
+// what code registered before the config is loaded).
 std::vector<std::string> known_clients();
 
 // The built-in category table (sync2 defaults, FHIR R4 types).

@@ -1,6 +1,7 @@
 #include "agent/sync/replicator.hpp"
 
 #include "agent/common/log.hpp"
+#include "agent/sync/clients.hpp"
 #include "agent/feed/entry_content.hpp"
 #include "agent/sync/fingerprint.hpp"
 #include "store/store.hpp"
@@ -235,13 +236,9 @@ struct category_run {
             f.link_problem = "entry content not understood: " + links.error().message();
             return false;
         }
-        std::string_view link = links->link_for(r.client);
-        if (link.empty()) link = links->link_for(r.client == "fhir" ? "rest" : "fhir");
-        auto k = key_from_link(link);
-        if (!k) {
-            f.link_problem = "entry link '" + std::string(link) + "' names no FHIR or REST resource";
-            return false;
-        }
+        const client_registry& clients = p.clients ? *p.clients : client_registry::standard();
+        auto k = clients.resolve(*links, r.client, f.link_problem);
+        if (!k) return false;
         f.key = *k;
         return true;
     }

@@ -37,6 +37,8 @@ class store;
 
 namespace edgesync::sync {
 
+class client_registry;
+
 // ---- the decision, without I/O ----------------------------------------------------------------
 
 enum class decision : std::uint8_t {
@@ -68,7 +70,7 @@ std::optional<store::resource_key> key_from_link(std::string_view link);
 
 struct route {
     std::string category;
-    std::string client;  // "fhir" | "rest": the link tried first
+    std::string client;  // a registered client ("fhir", "rest", "bahmni", ...): its link is tried first
 };
 
 struct replicate_params {
@@ -76,6 +78,7 @@ struct replicate_params {
     std::string peer;       // the other side's name: fingerprints, audit, arrived_from of pulled changes
     std::string node_id;    // this node (origin of nothing it relays)
     std::vector<route> categories;  // processed in this order
+    const client_registry* clients = nullptr;  // which links name which resource; nullptr: client_registry::standard()
     std::uint32_t concurrency = 4;  // entries fetched ahead while earlier ones commit (1 = none)
     config::conflict_policy policy = config::conflict_policy::manual;
     bool continue_on_failure = true;

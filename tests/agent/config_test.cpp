@@ -153,7 +153,7 @@ TEST_CASE("bad configs are rejected with the exact JSON path", "[config]") {
         {"category listed twice", R"({"pull": {"categories": ["patient", "visit", "patient"]}})", "$.pull.categories[2]",
          "listed twice"},
         {"unknown client", R"({"push": {"clients": {"patient": "fhirr"}}})", "$.push.clients.patient",
-         R"(unknown client "fhirr", expected one of "fhir", "rest" (did you mean "fhir"?))"},
+         R"(unknown client "fhirr", expected one of "fhir", "rest", "bahmni" (did you mean "fhir"?))"},
         {"FHIR client for a category with no FHIR type", R"({"pull": {"clients": {"form": "fhir"}}})",
          "$.pull.clients.form", "has no FHIR type"},
         {"client for an unknown category", R"({"pull": {"clients": {"encounterz": "rest"}}})", "$.pull.clients.encounterz",

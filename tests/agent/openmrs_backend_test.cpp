@@ -11,6 +11,7 @@
 #include "net/auth.hpp"
 #include "net/http_client.hpp"
 #include "store/store.hpp"
+#include "support/canned_server.hpp"
 #include "support/catch_net.hpp"
 #include "support/openmrs_double.hpp"
 #include "support/run.hpp"
@@ -309,6 +310,61 @@ TEST_CASE("OpenMRS backend: wrong credentials, a refused record and an outage ar
         REQUIRE(m);
         CHECK(m->last_read_entry_id == "tag:atomfeed.ict4h.org:2");
     }
+}
+
+TEST_CASE("OpenMRS backend: a batch answer's entries are handed on as they arrive, before the rest of the Bundle has") {
+    // A server offering batch whose answer stalls for 2 s right after its first entry.
+    test::temp_dir tmp;
+    store::store_options o;
+    o.path = tmp.file("edgesync.db");
+    std::string why;
+    auto st = store::store::open(o, why);
+    REQUIRE(st);
+    asio::io_context ioc;
+    test::canned_server server(ioc);
+    const std::string cap = R"({"resourceType":"CapabilityStatement","rest":[{"mode":"server","interaction":[{"code":"batch"}]}]})";
+    server.push({"HTTP/1.1 200 OK\r\nContent-Type: application/fhir+json\r\nContent-Length: " + std::to_string(cap.size()) + "\r\n\r\n" + cap,
+                 test::canned_reply::then::keep_open});
+    auto entry = [](const std::string& id) {
+        return R"({"response":{"status":"200 OK"},"resource":{"resourceType":"Patient","id":")" + id + R"(","meta":{"versionId":"3"}}})";
+    };
+    const std::string prefix = R"({"resourceType":"Bundle","type":"batch-response","entry":[)" + entry("a") + ",";
+    const std::string body = prefix + entry("b") + "]}";
+    const std::string head = "HTTP/1.1 200 OK\r\nContent-Type: application/fhir+json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+    test::canned_reply batch{head + body, test::canned_reply::then::close};
+    batch.split_every = head.size() + prefix.size();  // the first write ends right after entry "a"
+    batch.pause = std::chrono::milliseconds(2000);
+    server.push(batch);
+
+    net::client_params cp;
+    cp.use_env_proxy = false;
+    net::http_client client(ioc.get_executor(), cp);
+    backend::openmrs_params p;
+    p.base_url = "http://127.0.0.1:" + std::to_string(server.port());
+    p.batch_size = 50;
+    auto be = backend::make_openmrs_backend(client, **st, p);
+    std::vector<std::pair<std::size_t, std::chrono::steady_clock::time_point>> handed;
+    std::vector<backend::get_result> got(2);
+    auto each = [&](std::size_t i, backend::get_result g) {
+        handed.emplace_back(i, std::chrono::steady_clock::now());
+        got[i] = std::move(g);
+    };
+    std::vector<backend::resource_ref> refs{{"patient", {"fhir", "Patient", "a"}}, {"patient", {"fhir", "Patient", "b"}}};
+    test::run_until_done(ioc, be->get_each(refs, each));
+    const auto done = std::chrono::steady_clock::now();
+    REQUIRE(handed.size() == 2);
+    CHECK(handed[0].first == 0);
+    CHECK(handed[1].first == 1);
+    // "a" was handed on before the stall ended (a reader that waited for the whole answer would
+    // hand both at the end), and both were read right.
+    CHECK(done - handed[0].second >= std::chrono::milliseconds(1000));
+    for (std::size_t i : {0u, 1u}) {
+        CHECK_FALSE(got[i].ec);
+        CHECK(got[i].resource.state == backend::presence::present);
+        CHECK(got[i].resource.version == "3");
+    }
+    REQUIRE(server.requests().size() == 2);
+    CHECK(server.requests()[1].rfind("POST /ws/fhir2/R4 HTTP/1.1", 0) == 0);
 }
 
 TEST_CASE("OpenMRS dates: REST, FHIR2 and atom forms are read, malformed ones refused") {

@@ -375,11 +375,22 @@ TEST_CASE("a child pulling from OpenMRS (the double serving the recorded fixture
         openmrs.add_event("patient", "Patient", "/openmrs/ws/rest/v1/patient/" + uuid + "?v=full");
         if (!v.at("voided").as_bool()) expected["rest/patient/" + uuid] = v;
     }
+    // Bahmni's encounter feed links its bahmnicore encounter view: the "bahmni" client reads it as
+    // the REST encounter of that uuid.
+    {
+        json::value v = fixture("rest-v1/encounter-custom-rep-demo.json");
+        const std::string uuid(v.at("uuid").as_string());
+        openmrs.seed_rest("encounter", uuid, v);
+        openmrs.add_event("encounter", "Encounter", "/openmrs/ws/rest/v1/bahmnicore/bahmniencounter/" + uuid + "?includeAll=true");
+        // as served: OpenMRS adds its self link (NEED-TO-CONFIGURE without a uriPrefix)
+        v.as_object()["links"] = json::array{json::object{{"rel", "self"}, {"uri", "NEED-TO-CONFIGURE/ws/rest/v1/encounter/" + uuid}, {"resourceAlias", "encounter"}}};
+        expected["rest/encounter/" + uuid] = v;
+    }
 
     auto r = test::run_until_done(ioc, sync::replicate(*up, child.local(), child.st(), params("pull", {"patient", "encounter", "observation"})));
     REQUIRE_FALSE(r.error);
     CHECK(r.total(&sync::category_result::failed) == 0);
-    CHECK(r.total(&sync::category_result::written) == 4);
+    CHECK(r.total(&sync::category_result::written) == 5);
     CHECK(r.total(&sync::category_result::agreed) == 1);  // the voided patient: absent here, deleted there
 
     std::size_t live = 0;
@@ -391,9 +402,9 @@ TEST_CASE("a child pulling from OpenMRS (the double serving the recorded fixture
         CHECK(json::parse(got.resource.body) == body);  // exactly what OpenMRS served
         ++live;
     }
-    CHECK(live == 4);
+    CHECK(live == 5);
     auto job = [](store::sql::connection& db) { return store::count_resources(db, true); };
-    CHECK(*test::run_until_done(ioc, child.st().read<std::int64_t>(std::move(job))) == 4);
+    CHECK(*test::run_until_done(ioc, child.st().read<std::int64_t>(std::move(job))) == 5);
     // A second run: nothing new.
     auto again = test::run_until_done(ioc, sync::replicate(*up, child.local(), child.st(), params("pull", {"patient", "encounter", "observation"})));
     CHECK(again.total(&sync::category_result::entries) == 0);

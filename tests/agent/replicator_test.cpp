@@ -1,5 +1,6 @@
 // The replicator's decisions without I/O: three-way comparison against the last agreed
 // fingerprint, each conflict policy from both directions, and the entry links it understands.
+#include "agent/sync/clients.hpp"
 #include "agent/sync/replicator.hpp"
 
 #include <catch2/catch.hpp>
@@ -38,6 +39,45 @@ TEST_CASE("decide: both sides changed is a conflict, settled by the policy from 
     CHECK(sync::decide(unknown_times, conflict_policy::newest_wins, false) == decision::keep_target);
     // Different content and no agreement yet: also a conflict.
     CHECK(sync::decide({"B", "C", std::nullopt}, conflict_policy::manual, true) == decision::park);
+}
+
+TEST_CASE("clients: the category's client is asked first, then the others, and code can add its own") {
+    const auto& std_clients = sync::client_registry::standard();
+    CHECK(std_clients.names() == std::vector<std::string>{"fhir", "rest", "bahmni"});
+    auto links = *feed::parse_entry_content(R"({"rest":"/ws/rest/v1/patient/p1?v=full","fhir":"/ws/fhir2/R4/Patient/p1"})");
+    std::string problem;
+    auto k = std_clients.resolve(links, "rest", problem);
+    REQUIRE(k);
+    CHECK(k->representation == "rest");
+    k = std_clients.resolve(links, "fhir", problem);
+    REQUIRE(k);
+    CHECK(k->representation == "fhir");
+    // A link map without the preferred client's link: another client's is used.
+    k = std_clients.resolve(*feed::parse_entry_content(R"({"rest":"/ws/rest/v1/location/l1"})"), "fhir", problem);
+    REQUIRE(k);
+    CHECK(k->type == "location");
+    // Bahmni's one URL, whatever the category's client.
+    k = std_clients.resolve(*feed::parse_entry_content("/openmrs/ws/rest/v1/bahmnicore/bahmniencounter/0f54fe40?includeAll=true"), "fhir", problem);
+    REQUIRE(k);
+    CHECK((k->representation == "rest" && k->type == "encounter" && k->uuid == "0f54fe40"));
+    // Nothing any client knows: the problem names the link and the clients.
+    CHECK_FALSE(std_clients.resolve(*feed::parse_entry_content("/openmrs/ws/rest/v1/bahmnicore/other/x/y"), "rest", problem));
+    CHECK_THAT(problem, Catch::Matchers::Contains("/openmrs/ws/rest/v1/bahmnicore/other/x/y") && Catch::Matchers::Contains("fhir, rest, bahmni"));
+    CHECK_FALSE(std_clients.resolve(*feed::parse_entry_content(R"({"hl7":"urn:x"})"), "rest", problem));
+    CHECK_THAT(problem, Catch::Matchers::Contains("offers no link"));
+
+    // A client added in code: its own link name in the content, its own mapping.
+    sync::client_registry mine;
+    CHECK(mine.add({"lab", [](std::string_view link) -> std::optional<store::resource_key> {
+                        if (link.rfind("lab:", 0) != 0) return std::nullopt;
+                        return store::resource_key{"fhir", "DiagnosticReport", std::string(link.substr(4))};
+                    }}));
+    CHECK_FALSE(mine.add({"lab", [](std::string_view) { return std::optional<store::resource_key>(); }}));  // taken
+    CHECK_FALSE(mine.add({"Lab Client", [](std::string_view) { return std::optional<store::resource_key>(); }}));  // not a name
+    CHECK_FALSE(mine.add({"empty", {}}));
+    k = mine.resolve(*feed::parse_entry_content(R"({"lab":"lab:r7"})"), "lab", problem);
+    REQUIRE(k);
+    CHECK((k->type == "DiagnosticReport" && k->uuid == "r7"));
 }
 
 TEST_CASE("entry links: FHIR and REST paths, with context paths, queries and absolute URLs, and anything else refused") {
