@@ -319,7 +319,13 @@ error_code set_synced_fingerprint(sql::connection& db, const std::string& peer, 
     if (!s) return s.error();
     s->bind(1, peer).bind(2, key.representation).bind(3, key.type).bind(4, key.uuid).bind_blob(5, fingerprint).bind(6, now);
     if (auto ec = s->run()) return ec;
-    return db.changes() == 0 ? make_error_code(errc::not_found) : error_code{};
+    if (db.changes() > 0) return {};
+    auto k = db.cached(
+        "INSERT INTO peer_fingerprints (peer, representation, type, uuid, fingerprint, synced_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+        "ON CONFLICT DO UPDATE SET fingerprint = ?5, synced_at = ?6");
+    if (!k) return k.error();
+    k->bind(1, peer).bind(2, key.representation).bind(3, key.type).bind(4, key.uuid).bind_blob(5, fingerprint).bind(6, now);
+    return k->run();
 }
 
 result<std::optional<std::string>> get_synced_fingerprint(sql::connection& db, const std::string& peer,
@@ -331,8 +337,14 @@ result<std::optional<std::string>> get_synced_fingerprint(sql::connection& db, c
     s->bind(1, peer).bind(2, key.representation).bind(3, key.type).bind(4, key.uuid);
     auto row = s->step();
     if (!row) return row.error();
+    if (*row) return std::optional<std::string>(std::string(s->blob(0)));
+    auto k = db.cached("SELECT fingerprint FROM peer_fingerprints WHERE peer = ?1 AND representation = ?2 AND type = ?3 AND uuid = ?4");
+    if (!k) return k.error();
+    k->bind(1, peer).bind(2, key.representation).bind(3, key.type).bind(4, key.uuid);
+    row = k->step();
+    if (!row) return row.error();
     if (!*row) return std::optional<std::string>();
-    return std::optional<std::string>(std::string(s->blob(0)));
+    return std::optional<std::string>(std::string(k->blob(0)));
 }
 
 // ---- failed events -------------------------------------------------------------------------------

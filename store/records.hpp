@@ -139,7 +139,8 @@ result<std::optional<marker>> get_marker(sql::connection& db, const std::string&
 
 // ---- fingerprints (three-way change detection) ----------------------------------------------------
 
-// Records the fingerprint agreed with `peer` for a stored resource (not_found if it is not stored).
+// Records the fingerprint agreed with `peer` for a resource: with its row when the store holds it,
+// else by key (a resource held by an OpenMRS local side; a resource row written later takes over).
 error_code set_synced_fingerprint(sql::connection& db, const std::string& peer, const resource_key& key,
                                   const std::string& fingerprint, millis now);
 result<std::optional<std::string>> get_synced_fingerprint(sql::connection& db, const std::string& peer,

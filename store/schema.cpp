@@ -9,7 +9,7 @@ namespace edgesync::store {
 namespace {
 
 // Times are integer milliseconds since the Unix epoch (UTC) throughout.
-constexpr std::array<migration, 4> k_migrations{{
+constexpr std::array<migration, 5> k_migrations{{
     {1, "resources, feed events, markers, node metadata", R"sql(
 CREATE TABLE node_meta (
     key   TEXT PRIMARY KEY,
@@ -156,6 +156,19 @@ ALTER TABLE event_records ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
 UPDATE event_records SET seq = (SELECT count(*) FROM event_records e
                                 WHERE e.category = event_records.category AND e.id <= event_records.id);
 CREATE UNIQUE INDEX event_records_by_seq ON event_records (category, seq);
+)sql"},
+    {5, "agreed fingerprints of resources this store does not hold", R"sql(
+-- With an OpenMRS server as the local side the store holds no resource rows, yet three-way
+-- detection needs the fingerprint each resource last agreed on with the parent: kept here, by key.
+CREATE TABLE peer_fingerprints (
+    peer           TEXT    NOT NULL,
+    representation TEXT    NOT NULL,
+    type           TEXT    NOT NULL,
+    uuid           TEXT    NOT NULL,
+    fingerprint    BLOB    NOT NULL,
+    synced_at      INTEGER NOT NULL,
+    PRIMARY KEY (peer, representation, type, uuid)
+) WITHOUT ROWID;
 )sql"},
 }};
 

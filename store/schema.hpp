@@ -21,7 +21,7 @@ struct migration {
 };
 
 std::span<const migration> migrations() noexcept;
-inline constexpr int k_schema_version = 4;
+inline constexpr int k_schema_version = 5;
 
 // Brings the database to `target` (default: the newest). Refuses a database newer than this
 // binary (errc::schema_too_new). `why` names the step that failed.

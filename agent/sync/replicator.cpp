@@ -153,8 +153,7 @@ struct category_run {
             if (c.conflict)
                 if (auto k = store::open_conflict(ctx.db(), *c.conflict); !k) return R(boost::system::in_place_error, k.error());
             if (c.agreed)
-                if (auto e = store::set_synced_fingerprint(ctx.db(), peer, c.agreed->first, c.agreed->second, ctx.now());
-                    e && e != store::errc::not_found)  // the target side is not this store (OpenMRS backend)
+                if (auto e = store::set_synced_fingerprint(ctx.db(), peer, c.agreed->first, c.agreed->second, ctx.now()))
                     return R(boost::system::in_place_error, e);
             if (c.audit) {
                 store::audit_entry a = *c.audit;

@@ -91,8 +91,7 @@ asio::awaitable<resolve_result> resolve_conflict(backend::local_backend& local, 
     }
     auto close = [c, fp, by = r.by, resolution_name, stored_body = remove ? std::optional<std::string>() : body](store::write_context& ctx) -> store::result<bool> {
         using R = store::result<bool>;
-        if (auto e = store::set_synced_fingerprint(ctx.db(), c.peer, c.key, fp, ctx.now()); e && e != store::errc::not_found)
-            return R(boost::system::in_place_error, e);
+        if (auto e = store::set_synced_fingerprint(ctx.db(), c.peer, c.key, fp, ctx.now())) return R(boost::system::in_place_error, e);
         if (auto e = store::resolve_conflict(ctx.db(), c.id, resolution_name, stored_body, by, ctx.now())) return R(boost::system::in_place_error, e);
         store::audit_entry a;
         a.at = ctx.now();

@@ -162,6 +162,58 @@ TEST_CASE("push: an Observation refused for its missing Patient goes through, wi
     CHECK(*test::run_until_done(ioc, child.st().read<std::int64_t>(std::move(job))) == 0);
 }
 
+TEST_CASE("an OpenMRS local side keeps three-way state: its own edit goes up, the parent's comes down, neither is a conflict") {
+    // This node's local side is OpenMRS (the double), so its store holds no resource rows; the
+    // fingerprints agreed with the parent must still be kept, or every edit would look like both
+    // sides changed.
+    asio::io_context ioc;
+    test::openmrs_double openmrs(ioc);
+    test::api_node parent(ioc, "root");
+    test::api_node node(ioc, "clinic");  // only its store is used: markers, fingerprints, queue
+    net::client_params cp;
+    cp.use_env_proxy = false;
+    net::http_client client(ioc.get_executor(), cp);
+    backend::openmrs_params op;
+    op.base_url = openmrs.base_url();
+    op.authorization = net::basic_authorization("admin", "Admin123");
+    auto local = backend::make_openmrs_backend(client, node.st(), op);
+    auto up = parent.as_parent(client, node.st());
+    auto pull = [&] { return test::run_until_done(ioc, sync::replicate(*up, *local, node.st(), params("pull", {"patient"}))); };
+    auto push = [&] { return test::run_until_done(ioc, sync::replicate(*local, *up, node.st(), params("push", {"patient"}))); };
+    auto family_at_parent = [&] { return std::string(json::parse(parent.call("GET", "/ws/fhir2/R4/Patient/p1").body).at("name").at(0).at("family").as_string()); };
+    auto family_at_openmrs = [&] { return std::string(openmrs.fhir("Patient", "p1")->at("name").at(0).at("family").as_string()); };
+
+    REQUIRE(parent.call("PUT", "/ws/fhir2/R4/Patient/p1", patient("p1", "Original")).status == 201);
+    auto first = pull();
+    REQUIRE_FALSE(first.error);
+    CHECK(first.total(&sync::category_result::written) == 1);
+    CHECK(family_at_openmrs() == "Original");
+    CHECK(push().total(&sync::category_result::conflicts) == 0);  // OpenMRS's own event of that write
+
+    // Edited in OpenMRS (by a clinician): pushed up, not parked.
+    openmrs.seed_fhir("Patient", "p1", json::parse(patient("p1", "EditedAtClinic")));
+    openmrs.add_event("patient", "Patient", R"({"fhir":"/ws/fhir2/R4/Patient/p1"})", "UPDATED");
+    auto up_run = push();
+    REQUIRE_FALSE(up_run.error);
+    CHECK(up_run.total(&sync::category_result::conflicts) == 0);
+    CHECK(up_run.total(&sync::category_result::written) == 1);
+    CHECK(family_at_parent() == "EditedAtClinic");
+
+    // Edited at the parent: pulled down, not parked.
+    REQUIRE(parent.call("PUT", "/ws/fhir2/R4/Patient/p1", patient("p1", "EditedAtDistrict")).status == 200);
+    auto down = pull();
+    REQUIRE_FALSE(down.error);
+    CHECK(down.total(&sync::category_result::conflicts) == 0);
+    CHECK(family_at_openmrs() == "EditedAtDistrict");
+    for (int round = 0; round < 2; ++round) {
+        CHECK(push().total(&sync::category_result::written) == 0);
+        CHECK(pull().total(&sync::category_result::written) == 0);
+    }
+    CHECK(family_at_parent() == "EditedAtDistrict");
+    auto job = [](store::sql::connection& db) { return store::list_conflicts(db, "open", 0, 10); };
+    CHECK(test::run_until_done(ioc, node.st().read<std::vector<store::conflict_record>>(std::move(job)))->empty());
+}
+
 TEST_CASE("conflicts: the same Patient edited at both ends is parked under manual with both versions, and settled by parent-wins or child-wins") {
     auto setup = [](family& f) {
         REQUIRE(f.parent.call("PUT", "/ws/fhir2/R4/Patient/p1", patient("p1", "Original")).status == 201);

@@ -221,6 +221,11 @@ TEST_CASE("retention prunes audit by age and row cap, the retry log by age, tomb
         }
     };
     live("keep", now - 300 * day, false);
+    // A resource this store does not hold (an OpenMRS local side): its agreement is kept by key.
+    REQUIRE_FALSE(store::set_synced_fingerprint(fx.db, "p", {"rest", "location", "elsewhere"}, "f1", now));
+    REQUIRE_FALSE(store::set_synced_fingerprint(fx.db, "p", {"rest", "location", "elsewhere"}, "f2", now));
+    CHECK(*store::get_synced_fingerprint(fx.db, "p", {"rest", "location", "elsewhere"}) == std::optional<std::string>("f2"));
+    CHECK(*store::get_synced_fingerprint(fx.db, "other-peer", {"rest", "location", "elsewhere"}) == std::nullopt);
     live("young-tombstone", now - 10 * day, true);
     live("old-tombstone", now - 200 * day, true);
 
