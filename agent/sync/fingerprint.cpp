@@ -10,18 +10,21 @@
 namespace edgesync::sync {
 namespace {
 
-bool volatile_key(std::string_view key, bool in_meta) {
+// `rest`: an OpenMRS REST representation (no resourceType at the top), whose `display` and
+// `resourceVersion` are computed by the server at every depth (and refused on writes). In FHIR a
+// `display` (of a Coding, a Reference) is content.
+bool volatile_key(std::string_view key, bool in_meta, bool rest) {
     if (in_meta) return key == "versionId" || key == "lastUpdated";
-    return key == "links" || key == "auditInfo";
+    return key == "links" || key == "auditInfo" || (rest && (key == "display" || key == "resourceVersion"));
 }
 
-void write_canonical(std::string& out, const boost::json::value& v, bool in_meta) {
+void write_canonical(std::string& out, const boost::json::value& v, bool in_meta, bool rest) {
     switch (v.kind()) {
         case boost::json::kind::object: {
             const auto& o = v.get_object();
             std::vector<std::pair<std::string_view, const boost::json::value*>> fields;
             for (const auto& kv : o)
-                if (!volatile_key(kv.key(), in_meta)) fields.emplace_back(kv.key(), &kv.value());
+                if (!volatile_key(kv.key(), in_meta, rest)) fields.emplace_back(kv.key(), &kv.value());
             std::sort(fields.begin(), fields.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
             out += '{';
             bool first = true;
@@ -29,14 +32,14 @@ void write_canonical(std::string& out, const boost::json::value& v, bool in_meta
                 if (k == "meta" && val->is_object() && val->get_object().size() <= 2) {
                     // A meta holding only server bookkeeping says nothing: leave it out entirely.
                     bool only_volatile = true;
-                    for (const auto& m : val->get_object()) only_volatile &= volatile_key(m.key(), true);
+                    for (const auto& m : val->get_object()) only_volatile &= volatile_key(m.key(), true, rest);
                     if (only_volatile) continue;
                 }
                 if (!first) out += ',';
                 first = false;
                 out += boost::json::serialize(boost::json::value(boost::json::string(k)));
                 out += ':';
-                write_canonical(out, *val, k == "meta");
+                write_canonical(out, *val, k == "meta", rest);
             }
             out += '}';
             return;
@@ -47,7 +50,7 @@ void write_canonical(std::string& out, const boost::json::value& v, bool in_meta
             for (const auto& e : v.get_array()) {
                 if (!first) out += ',';
                 first = false;
-                write_canonical(out, e, false);
+                write_canonical(out, e, false, rest);
             }
             out += ']';
             return;
@@ -60,7 +63,8 @@ void write_canonical(std::string& out, const boost::json::value& v, bool in_meta
 
 std::string canonical_json(const boost::json::value& v) {
     std::string out;
-    write_canonical(out, v, false);
+    const bool rest = v.is_object() && !v.get_object().contains("resourceType");
+    write_canonical(out, v, false, rest);
     return out;
 }
 

@@ -1,7 +1,9 @@
 // The canonical fingerprint of a resource (DESIGN.md §3): SHA-256 of its JSON with object keys
 // sorted and the fields that change without the content changing left out — meta.versionId,
-// meta.lastUpdated, REST `links` and `auditInfo`, anywhere in the document. Two bodies that say
-// the same thing have the same fingerprint whatever their key order or server bookkeeping.
+// meta.lastUpdated, REST `links` and `auditInfo`, anywhere in the document, and in a REST
+// representation (no top-level resourceType) also `display` and `resourceVersion`, which the
+// server computes and refuses on writes. Two bodies that say the same thing have the same
+// fingerprint whatever their key order or server bookkeeping.
 #pragma once
 
 #include <boost/json/value.hpp>

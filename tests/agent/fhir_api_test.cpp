@@ -263,8 +263,13 @@ TEST_CASE("fingerprints ignore key order and server bookkeeping, not content", "
     auto c = json::parse(R"({"name":[{"family":"B","given":["a"]}],"id":"x","resourceType":"Patient"})");
     CHECK(sync::fingerprint(a) == sync::fingerprint(b));
     CHECK(sync::fingerprint(a) != sync::fingerprint(c));
-    auto rest = json::parse(R"({"uuid":"u","display":"d","links":[{"rel":"self"}],"auditInfo":{"dateChanged":"x"}})");
-    CHECK(sync::canonical_json(rest) == R"({"display":"d","uuid":"u"})");
+    // REST: display and resourceVersion are the server's too, at every depth (a push strips them).
+    auto rest = json::parse(R"({"uuid":"u","display":"d","resourceVersion":"1.9","links":[{"rel":"self"}],"auditInfo":{"dateChanged":"x"},"parentLocation":{"uuid":"p","display":"Ward"}})");
+    CHECK(sync::canonical_json(rest) == R"({"parentLocation":{"uuid":"p"},"uuid":"u"})");
+    // FHIR: a coding's display is content.
+    auto coded = json::parse(R"j({"resourceType":"Observation","code":{"coding":[{"code":"5089AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","display":"Weight (kg)"}]}})j");
+    auto recoded = json::parse(R"j({"resourceType":"Observation","code":{"coding":[{"code":"5089AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","display":"Height (cm)"}]}})j");
+    CHECK(sync::fingerprint(coded) != sync::fingerprint(recoded));
 }
 
 TEST_CASE("Bundle batch: each entry on its own, and transaction: all or nothing", "[agent][fhir]") {
