@@ -25,6 +25,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/object.hpp>
 
 #include <cctype>
 #include <cstdio>
@@ -90,10 +91,45 @@ asio::awaitable<void> retention_loop(store::store& st, store::retention_policy p
 // network wait has its deadline, and the marker only ever moves with committed data).
 // Lets an operator start a direction's run now: wakes the loop's wait, or, during a run, makes the
 // loop start the next one at once.
+// What one direction's loop is doing and last did, for GET /admin/api/status. Owned by the node,
+// written by the loop, read by the status route: both on the node's one thread.
+struct direction_status {
+    bool running = false;
+    std::int64_t run_started = 0;  // Unix ms
+    std::string category;          // in progress
+    std::size_t entries = 0, written = 0;  // in progress, this category
+    std::size_t run_entries = 0, run_written = 0;  // in progress, earlier categories of this run
+    bool has_last = false;
+    std::int64_t last_finished = 0, last_success = 0, last_ms = 0;
+    std::size_t last_entries = 0, last_written = 0, last_failed = 0, last_conflicts = 0, last_recovered = 0;
+    std::string last_error;
+    std::int64_t next_run = 0;  // Unix ms, while waiting
+
+    boost::json::object to_json(bool enabled) const {
+        boost::json::object o{{"enabled", enabled}, {"running", running}};
+        if (running)
+            o["current"] = boost::json::object{{"started", run_started}, {"category", category}, {"entries", run_entries + entries},
+                                               {"written", run_written + written}, {"category_entries", entries}};
+        else if (next_run)
+            o["next_run"] = next_run;
+        if (has_last)
+            o["last"] = boost::json::object{{"finished", last_finished}, {"ms", last_ms}, {"entries", last_entries}, {"written", last_written},
+                                            {"failed", last_failed}, {"conflicts", last_conflicts}, {"recovered", last_recovered},
+                                            {"error", last_error}};
+        o["last_success"] = last_success;
+        return o;
+    }
+};
+
+std::int64_t unix_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 struct sync_trigger {
     asio::steady_timer* timer = nullptr;  // the loop's, while it waits
     bool requested = false;
     bool enabled = false;
+    direction_status status;
     void fire() {
         requested = true;
         if (timer) timer->cancel();
@@ -105,11 +141,37 @@ asio::awaitable<void> sync_loop(backend::local_backend& source, backend::local_b
     asio::steady_timer timer(co_await asio::this_coro::executor);
     std::mt19937_64 rng{std::random_device{}()};
     std::chrono::milliseconds backoff = std::chrono::duration_cast<std::chrono::milliseconds>(d.backoff_initial);
+    direction_status& status = trigger.status;
+    p.on_progress = [&status](const sync::category_result& c) {
+        if (c.category != status.category) {
+            status.run_entries += status.entries;
+            status.run_written += status.written;
+            status.category = c.category;
+        }
+        status.entries = c.entries;
+        status.written = c.written;
+    };
     for (;;) {
         const auto t0 = std::chrono::steady_clock::now();
+        status.running = true;
+        status.run_started = unix_ms();
+        status.category.clear();
+        status.entries = status.written = status.run_entries = status.run_written = 0;
+        status.next_run = 0;
         auto r = co_await sync::replicate(source, target, st, p);
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
         using cr = sync::category_result;
+        status.running = false;
+        status.has_last = true;
+        status.last_finished = unix_ms();
+        status.last_ms = ms;
+        status.last_entries = r.total(&cr::entries);
+        status.last_written = r.total(&cr::written) + r.retried.written;
+        status.last_failed = r.total(&cr::failed) + r.retried.failed;
+        status.last_conflicts = r.total(&cr::conflicts) + r.retried.conflicts;
+        status.last_recovered = r.recovered;
+        status.last_error = r.error ? r.detail : std::string();
+        if (!r.error) status.last_success = status.last_finished;
         log::info("sync_run", {{"direction", p.direction}, {"entries", r.total(&cr::entries)}, {"written", r.total(&cr::written)},
                                {"agreed", r.total(&cr::agreed)}, {"kept", r.total(&cr::kept)}, {"failed", r.total(&cr::failed)},
                                {"conflicts", r.total(&cr::conflicts)}, {"ms", ms},
@@ -126,7 +188,9 @@ asio::awaitable<void> sync_loop(backend::local_backend& source, backend::local_b
             trigger.requested = false;
             continue;
         }
-        timer.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(wait.count()) * factor)));
+        const std::chrono::milliseconds pause(static_cast<std::int64_t>(static_cast<double>(wait.count()) * factor));
+        timer.expires_after(pause);
+        status.next_run = unix_ms() + pause.count();
         boost::system::error_code ec;
         trigger.timer = &timer;
         co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -249,6 +313,10 @@ int run_node(const config::node_config& cfg) {
         if (!t.enabled) return false;
         t.fire();
         return true;
+    };
+    admin.directions = [&pull_trigger, &push_trigger]() -> boost::json::value {
+        return boost::json::object{{"pull", pull_trigger.status.to_json(pull_trigger.enabled)},
+                                   {"push", push_trigger.status.to_json(push_trigger.enabled)}};
     };
     api::add_admin_routes(*routes, st, *local, parent.get(), admin);
     auto users = agent::http_users(cfg.server);

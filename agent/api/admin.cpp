@@ -1,7 +1,9 @@
 #include "agent/api/admin.hpp"
 
 #include "agent/sync/resolve.hpp"
+#include "agent/version.hpp"
 #include "store/store.hpp"
+#include "store/summary.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -132,6 +134,30 @@ void add_admin_routes(net::router& r, store::store& st, backend::local_backend& 
         if (!done) co_return store_error(done.error(), "failed event " + std::to_string(*id));
         co_return net::reply::text(http::status::no_content, "");
     });
+    r.add(http::verb::get, b + "/status", p.roles,
+          [&st, node = p.node_id, directions = p.directions](net::request_context&) -> asio::awaitable<net::reply> {
+              auto job = [](store::sql::connection& db) { return store::summarize(db); };
+              auto got = co_await st.read<store::store_summary>(std::move(job));
+              if (!got) co_return store_error(got.error(), "the store summary");
+              const auto& s = *got;
+              json::object events;
+              for (const auto& [category, n] : s.events) events[category] = n;
+              json::array feeds;
+              for (const auto& f : s.feeds)
+                  feeds.push_back(json::object{{"feed", f.feed_uri}, {"last_entry", f.last_entry_id}, {"page", f.page_uri}, {"updated_at", f.updated_at}});
+              const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+              json::object out{{"node", node},
+                               {"version", build().version},
+                               {"now", now},
+                               {"store", json::object{{"resources", s.resources}, {"tombstones", s.tombstones}, {"bytes", s.bytes},
+                                                      {"last_error", st.status().last_error ? st.status().last_error.message() : std::string()}}},
+                               {"queues", json::object{{"failed_pending", s.failed_pending}, {"failed_parked", s.failed_parked},
+                                                       {"conflicts_open", s.conflicts_open}}},
+                               {"events", std::move(events)},
+                               {"feeds", std::move(feeds)},
+                               {"directions", directions ? directions() : json::value(json::object{})}};
+              co_return net::reply::json(http::status::ok, json::serialize(out));
+          });
     r.add(http::verb::post, b + "/sync/{direction}", p.roles, [trigger = p.trigger_sync](net::request_context& ctx) -> asio::awaitable<net::reply> {
         const std::string d(ctx.param("direction"));
         if (d != "pull" && d != "push") co_return error(http::status::bad_request, "direction must be pull or push, not '" + d + "'");

@@ -6,10 +6,14 @@
 //   GET    /admin/api/conflicts/{id}                   one, with both versions
 //   POST   /admin/api/conflicts/{id}/resolve           {"choose":"local"|"remote"} or {"resource":{...}}
 //   POST   /admin/api/sync/{pull|push}                 run that direction now (202; 404 when it is off)
+//   GET    /admin/api/status                           the node at a glance: store, queues, feed
+//                                                      positions, each direction's current and last run
 // Errors are {"error":{"message":...}} with the matching status.
 #pragma once
 
 #include "net/router.hpp"
+
+#include <boost/json/value.hpp>
 
 #include <functional>
 #include <string>
@@ -30,6 +34,8 @@ struct admin_params {
     std::string node_id;
     // POST {base}/sync/{pull|push}: start that direction's run now (false: not configured here).
     std::function<bool(std::string_view direction)> trigger_sync;
+    // GET {base}/status: {"pull": {...}, "push": {...}} as the node's sync loops see them.
+    std::function<boost::json::value()> directions;
 };
 
 // `local` and `parent` (null when this node has none) must outlive the router.

@@ -403,6 +403,7 @@ struct category_run {
         while (!commits.empty() && commits.front()->done) co_await reap_one();
         if (pipeline_error) co_return pipeline_error;
         ++out.entries;
+        if (p.on_progress) p.on_progress(out);
         fetched f;
         co_await take(e, f);
         const store::resource_key key = f.key;
@@ -685,6 +686,7 @@ asio::awaitable<replicate_result> replicate(backend::local_backend& source, back
         feed::entries_hook ahead = [run](const std::vector<feed::feed_entry>& entries) { run->ahead(entries); };
         out.feed = co_await source.read_feed(r.category, std::move(process), std::move(ahead));
         co_await run->drain();
+        if (p.on_progress) p.on_progress(out);
         if (!out.feed.error && run->pipeline_error) {
             out.feed.error = run->pipeline_error;
             out.feed.detail = "a queued write failed";

@@ -26,6 +26,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -73,6 +74,8 @@ struct route {
     std::string client;  // a registered client ("fhir", "rest", "bahmni", ...): its link is tried first
 };
 
+struct category_result;
+
 struct replicate_params {
     std::string direction;  // "pull" | "push"
     std::string peer;       // the other side's name: fingerprints, audit, arrived_from of pulled changes
@@ -85,6 +88,9 @@ struct replicate_params {
     store::retry_policy retry;
     bool audit_success = true, audit_failure = true;
     bool audit_payloads = false;  // successful writes' audit rows hold the body written (patient data!)
+    // Told the counts so far as each entry is handled and when a category ends (on the run's
+    // executor; must not block).
+    std::function<void(const category_result&)> on_progress;
 };
 
 struct category_result {

@@ -10,6 +10,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 #include <sqlite3.h>
 
@@ -251,4 +252,27 @@ TEST_CASE("an operator starts a run now through the admin API instead of waiting
     CHECK(leaf.call("POST", "/admin/api/sync/pull", "", "admin-token").status == 202);
     CHECK(eventually([&] { return leaf.call("GET", "/ws/fhir2/R4/Patient/now").status == 200; }, std::chrono::seconds(20)));
     CHECK(root.call("POST", "/admin/api/sync/pull", "", "admin-token").status == 404);  // a root has no parent
+
+    // The status the operator (and `edgesync status`) reads: that run, the store, the feed read.
+    CHECK(leaf.call("GET", "/admin/api/status", "", "app-token").status == 403);
+    boost::json::value s;
+    REQUIRE(eventually([&] {
+        auto r = leaf.call("GET", "/admin/api/status", "", "admin-token");
+        if (r.status != 200) return false;
+        s = boost::json::parse(r.body);
+        const auto* last = s.at("directions").at("pull").as_object().if_contains("last");
+        return last && last->at("written").as_int64() >= 1 && !s.at("directions").at("pull").at("running").as_bool();
+    }, std::chrono::seconds(20)));
+    CHECK(s.at("node") == "leaf");
+    CHECK(s.at("directions").at("pull").at("enabled") == true);
+    CHECK(s.at("directions").at("pull").at("last").at("error") == "");
+    CHECK(s.at("directions").at("pull").at("last_success").as_int64() > 0);
+    CHECK(s.at("directions").at("pull").as_object().contains("next_run"));
+    CHECK(s.at("store").at("resources").as_int64() == 1);
+    CHECK(s.at("events").at("patient").as_int64() == 1);
+    CHECK(s.at("queues").at("failed_parked").as_int64() == 0);
+    bool reads_root_patient_feed = false;
+    for (const auto& f : s.at("feeds").as_array())
+        reads_root_patient_feed |= std::string_view(f.at("feed").as_string()).find("/ws/atomfeed/patient/") != std::string_view::npos;
+    CHECK(reads_root_patient_feed);
 }
