@@ -1,5 +1,6 @@
 // edgesync: command-line entry point. Wiring only; each subcommand lives in its own module.
 #include "agent/config.hpp"
+#include "agent/demo.hpp"
 #include "agent/hash_password.hpp"
 #include "agent/node.hpp"
 #include "agent/version.hpp"
@@ -16,6 +17,10 @@ constexpr std::string_view k_usage =
     "\n"
     "commands:\n"
     "  run -c FILE          start the node with the config FILE; stops cleanly on SIGINT/SIGTERM\n"
+    "  demo                 a district and two clinics on 127.0.0.1:8090-8092 in a throw-away folder:\n"
+    "                       seeds generated clinical data, syncs it with live progress, prints a\n"
+    "                       summary, then keeps the nodes up until Ctrl-C\n"
+    "                       (--once: exit after the summary; --patients N, default 500; --port P)\n"
     "  check-config FILE    validate FILE without starting (exit 0 when valid, 1 when not)\n"
     "  hash-password        read a password, print its hash for users[].password_hash\n"
     "                       (--iterations N; --token: make a bearer token and its token_sha256)\n"
@@ -82,6 +87,7 @@ int main(int argc, char** argv) {
     }
     if (cmd == "check-config") return check_config(args);
     if (cmd == "run") return run(args);
+    if (cmd == "demo") return edgesync::agent::demo_command(args);
     if (cmd == "hash-password") return edgesync::agent::hash_password_command(args, stdin, stdout, stderr);
     return usage_error("unknown command '" + std::string(cmd) + "'");
 }
