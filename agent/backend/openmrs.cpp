@@ -325,14 +325,7 @@ private:
         json::array entries;
         for (std::size_t i : at)
             entries.push_back(json::object{{"request", json::object{{"method", "GET"}, {"url", refs[i].key.type + "/" + refs[i].key.uuid}}}});
-        net::client_request req;
-        req.method = http::verb::post;
-        req.url = p_.base_url + "/ws/fhir2/R4";
-        req.authorization = p_.authorization;
-        req.headers.set(http::field::accept, "application/fhir+json");
-        req.headers.set(http::field::content_type, "application/fhir+json");
-        req.body = json::serialize(json::object{{"resourceType", "Bundle"}, {"type", "batch"}, {"entry", std::move(entries)}});
-        unsigned status = 0;
+        std::string body = json::serialize(json::object{{"resourceType", "Bundle"}, {"type", "batch"}, {"entry", std::move(entries)}});
         api::bundle_limits limits;
         limits.max_entries = at.size();
         limits.max_entry_bytes = p_.max_batch_response_entry_bytes;
@@ -361,6 +354,38 @@ private:
                 return {};
             },
             limits);
+        auto sent = co_await post_batch(std::move(body), false, reader, at.size());
+        if (!sent) co_return;  // refused: nothing handed, the caller asks singly
+        const auto [ec, status] = *sent;
+        if (ec)
+            for (std::size_t i : at)
+                if (!handed[i]) {
+                    get_result g;
+                    g.ec = ec;
+                    g.status = status;
+                    g.detail = "batch GET of " + std::to_string(at.size()) + " resources: " + ec.message();
+                    handed[i] = true;
+                    each(i, std::move(g));
+                }
+    }
+
+    struct batch_outcome {
+        error_code ec;  // transport, 401/403/5xx, or an answer without exactly `expected` entries
+        unsigned status = 0;
+    };
+    // Posts a Bundle batch and streams the answer into `reader` as it arrives. nullopt: the server
+    // refused the batch as a whole (the caller goes singly; see refuse_batching). `minimal` asks
+    // for written entries without their resources (Prefer: return=minimal).
+    asio::awaitable<std::optional<batch_outcome>> post_batch(std::string bundle, bool minimal, api::bundle_reader& reader, std::size_t expected) {
+        net::client_request req;
+        req.method = http::verb::post;
+        req.url = p_.base_url + "/ws/fhir2/R4";
+        req.authorization = p_.authorization;
+        req.headers.set(http::field::accept, "application/fhir+json");
+        req.headers.set(http::field::content_type, "application/fhir+json");
+        if (minimal) req.headers.set("Prefer", "return=minimal");
+        req.body = std::move(bundle);
+        unsigned status = 0;
         auto on_head = [&](const net::response_head& h) -> error_code {
             status = h.status;
             return {};
@@ -373,21 +398,12 @@ private:
                 ec = error_for_status(status);
             } else {
                 refuse_batching(status);
-                co_return;
+                co_return std::nullopt;
             }
         }
         if (status == 200) refusals_ = 0;
-        if (!ec && reader.entries() != at.size()) ec = errc::bad_response;
-        if (ec)
-            for (std::size_t i : at)
-                if (!handed[i]) {
-                    get_result g;
-                    g.ec = ec;
-                    g.status = status;
-                    g.detail = "batch GET of " + std::to_string(at.size()) + " resources: " + ec.message();
-                    handed[i] = true;
-                    each(i, std::move(g));
-                }
+        if (!ec && reader.entries() != expected) ec = errc::bad_response;
+        co_return batch_outcome{ec, status};
     }
 
     // The server refused a batch as a whole; the caller sends its entries singly. A 400 or 413 may
@@ -443,15 +459,7 @@ private:
             sent.push_back(i);
         }
         if (sent.empty()) co_return;
-        net::client_request req;
-        req.method = http::verb::post;
-        req.url = p_.base_url + "/ws/fhir2/R4";
-        req.authorization = p_.authorization;
-        req.headers.set(http::field::accept, "application/fhir+json");
-        req.headers.set(http::field::content_type, "application/fhir+json");
-        req.headers.set("Prefer", "return=minimal");
-        req.body = json::serialize(json::object{{"resourceType", "Bundle"}, {"type", "batch"}, {"entry", std::move(entries)}});
-        unsigned status = 0;
+        std::string body = json::serialize(json::object{{"resourceType", "Bundle"}, {"type", "batch"}, {"entry", std::move(entries)}});
         std::vector<bool> answered(changes.size(), false);
         api::bundle_limits limits;
         limits.max_entries = sent.size();
@@ -477,23 +485,9 @@ private:
                 return {};
             },
             limits);
-        auto on_head = [&](const net::response_head& h) -> error_code {
-            status = h.status;
-            return {};
-        };
-        auto on_body = [&](std::string_view piece) -> error_code { return status == 200 ? reader.write(piece) : error_code{}; };
-        error_code ec = co_await client_.request_stream(std::move(req), on_head, on_body);
-        if (!ec && status == 200) ec = reader.finish();
-        if (!ec && status != 200) {
-            if (status == 401 || status == 403 || status >= 500) {
-                ec = error_for_status(status);
-            } else {
-                refuse_batching(status);
-                co_return;
-            }
-        }
-        if (status == 200) refusals_ = 0;
-        if (!ec && reader.entries() != sent.size()) ec = errc::bad_response;
+        auto posted = co_await post_batch(std::move(body), true, reader, sent.size());
+        if (!posted) co_return;  // refused: nothing settled, the caller applies singly
+        const auto [ec, status] = *posted;
         if (ec)
             for (std::size_t i : sent)
                 if (!answered[i]) {
