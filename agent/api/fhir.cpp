@@ -1,5 +1,6 @@
 #include "agent/api/fhir.hpp"
 #include "agent/api/bundle_reader.hpp"
+#include "agent/api/provenance.hpp"
 
 #include "agent/sync/fingerprint.hpp"
 #include "store/store.hpp"
@@ -108,6 +109,7 @@ std::string with_meta(const store::stored_resource& r) {
 
 net::reply resource_reply(http::status s, const store::stored_resource& r, const std::string& location) {
     net::reply rep = net::reply::json(s, with_meta(r), "application/fhir+json;charset=UTF-8");
+    if (!r.origin_node.empty()) rep.headers.set(k_origin_header, r.origin_node);
     rep.headers.set(http::field::etag, "W/\"" + std::to_string(r.version) + "\"");
     rep.headers.set(http::field::last_modified, format_http_date(r.last_updated));
     if (!location.empty()) rep.headers.set(http::field::location, location);
@@ -144,6 +146,12 @@ struct type_info {
 struct prepared {
     store::resource_write w;
     store::event_spec ev;
+    // Who the write is recorded as coming from (provenance.hpp).
+    void stamp(const net::principal& who, std::string_view claimed_origin, const std::string& self) {
+        auto from = provenance_of(who, claimed_origin, self);
+        w.origin_node = std::move(from.origin_node);
+        w.arrived_from = std::move(from.arrived_from);
+    }
 };
 struct problem {
     http::status status;
@@ -356,6 +364,7 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
         }
         auto prep = prepare_write(p, t, type, id, is_put, std::move(v), expected);
         if (auto* pr = std::get_if<problem>(&prep)) co_return outcome_of(*pr);
+        std::get<prepared>(prep).stamp(ctx.who, ctx.req[k_origin_header], p.node_id);
         const prepared ready = std::get<prepared>(std::move(prep));
         id = ready.w.key.uuid;
         auto job = [ready](store::write_context& c) { return run_prepared(c, ready); };
@@ -379,6 +388,7 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
         if (auto e = check(ctx, type, t)) co_return *e;
         auto prep = prepare_delete(p, t, type, id);
         if (auto* pr = std::get_if<problem>(&prep)) co_return outcome_of(*pr);
+        std::get<prepared>(prep).stamp(ctx.who, ctx.req[k_origin_header], p.node_id);
         const prepared ready = std::get<prepared>(std::move(prep));
         auto job = [ready](store::write_context& c) { return run_prepared(c, ready); };
         auto r2 = co_await st.write<store::stored_resource>(std::move(job));
@@ -550,6 +560,10 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
                 o.bad = *pr;
             } else {
                 o.write = std::get<prepared>(std::move(prep));
+                // The authoring node: the entry's own origin extension, else the request's header.
+                std::string claimed = origin_in(req->as_object().if_contains("extension"));
+                if (claimed.empty()) claimed = std::string(ctx.req[k_origin_header]);
+                o.write->stamp(ctx.who, claimed, p.node_id);
             }
             ops.push_back(std::move(o));
             return {};
@@ -639,6 +653,8 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
         json::array out_entries;
         for (const auto& res_entry : *results) {
             json::object resp{{"status", std::to_string(res_entry.status) + " " + std::string(http::obsolete_reason(static_cast<http::status>(res_entry.status)))}};
+            if (res_entry.resource && !res_entry.resource->origin_node.empty())
+                resp["extension"] = json::array{json::object{{"url", k_origin_extension}, {"valueString", res_entry.resource->origin_node}}};
             if (!res_entry.etag.empty()) resp["etag"] = res_entry.etag;
             if (!res_entry.location.empty()) resp["location"] = res_entry.location;
             json::object entry{{"response", std::move(resp)}};

@@ -1,4 +1,5 @@
 #include "agent/api/rest.hpp"
+#include "agent/api/provenance.hpp"
 
 #include "agent/sync/fingerprint.hpp"
 #include "store/store.hpp"
@@ -61,9 +62,10 @@ std::string links_base(const rest_params& p, const net::request_context& ctx) {
 net::reply document_reply(http::status s, const store::stored_resource& r, const std::string& base) {
     boost::system::error_code ec;
     json::value v = json::parse(r.body, ec);
-    if (ec) return net::reply::json(s, r.body);
-    rewrite_links(v, base);
-    return net::reply::json(s, json::serialize(v));
+    if (!ec) rewrite_links(v, base);
+    net::reply rep = net::reply::json(s, ec ? r.body : json::serialize(v));
+    if (!r.origin_node.empty()) rep.headers.set(k_origin_header, r.origin_node);
+    return rep;
 }
 
 }  // namespace
@@ -126,7 +128,8 @@ void add_rest_routes(net::router& r, store::store& st, rest_params p) {
                 co_return rest_error(http::status::bad_request, "uuid-mismatch", "The body's uuid differs from the URL's");
             if (!update) uuid = std::string(bu->as_string());
         }
-        auto job = [t, uuid, update, v, event_for, node = p.node_id](store::write_context& c) mutable -> store::result<store::stored_resource> {
+        auto job = [t, uuid, update, v, event_for, from = provenance_of(ctx.who, ctx.req[k_origin_header], p.node_id)](
+                       store::write_context& c) mutable -> store::result<store::stored_resource> {
             using R = store::result<store::stored_resource>;
             std::string id = uuid.empty() ? c.new_uuid() : uuid;
             json::value doc = v;
@@ -153,7 +156,8 @@ void add_rest_routes(net::router& r, store::store& st, rest_params p) {
             w.key = {"rest", t.resource, id};
             w.body = json::serialize(doc);
             w.fingerprint = sync::fingerprint(doc);
-            w.origin_node = node;
+            w.origin_node = from.origin_node;
+            w.arrived_from = from.arrived_from;
             auto done = store::write_resource(c.db(), w, event_for(t, id, ""), c.new_uuid(), c.now());
             if (!done) return R(boost::system::in_place_error, done.error());
             auto now = store::get_resource(c.db(), w.key);
@@ -177,7 +181,8 @@ void add_rest_routes(net::router& r, store::store& st, rest_params p) {
         if (!valid_uuid(uuid)) co_return rest_error(http::status::bad_request, "bad-uuid", "Invalid uuid: " + uuid);
         const bool purge = ctx.query_param("purge").value_or("") == "true";
         const std::string reason = ctx.query_param("reason").value_or("voided through the REST API");
-        auto job = [t, uuid, purge, reason, event_for, node = p.node_id](store::write_context& c) -> store::result<bool> {
+        auto job = [t, uuid, purge, reason, event_for, from = provenance_of(ctx.who, ctx.req[k_origin_header], p.node_id)](
+                       store::write_context& c) -> store::result<bool> {
             using R = store::result<bool>;
             auto existing = store::get_resource(c.db(), {"rest", t.resource, uuid});
             if (!existing) return R(boost::system::in_place_error, existing.error());
@@ -185,7 +190,8 @@ void add_rest_routes(net::router& r, store::store& st, rest_params p) {
             store::resource_write w;
             w.category = t.category;
             w.key = {"rest", t.resource, uuid};
-            w.origin_node = node;
+            w.origin_node = from.origin_node;
+            w.arrived_from = from.arrived_from;
             std::string tags;
             if (purge) {
                 w.deleted = true;

@@ -49,8 +49,10 @@ struct local_resource {
     std::string body;              // JSON as the backend holds it (present; a tombstone's last body)
     std::string version;           // the backend's version tag (FHIR versionId / ETag), "" if none
     store::millis last_updated = 0;  // from meta.lastUpdated or auditInfo; 0 = unknown
-    // Known to the embedded backend only ("" elsewhere): who authored it, which peer it came
-    // from ("" = written here), and its canonical fingerprint ("deleted" for a tombstone).
+    // Who authored it: from the embedded store, or an edgesync parent's X-Edgesync-Origin
+    // (api/provenance.hpp); "" when unknown (OpenMRS). Known to the embedded backend only: which
+    // peer it came from ("" = written here), and its canonical fingerprint ("deleted" for a
+    // tombstone).
     std::string origin_node, arrived_from, fingerprint;
 };
 

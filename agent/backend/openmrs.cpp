@@ -2,6 +2,7 @@
 
 #include "agent/api/bundle_reader.hpp"
 #include "agent/api/fhir.hpp"
+#include "agent/api/provenance.hpp"
 #include "agent/common/log.hpp"
 #include "net/http_client.hpp"
 #include "store/store.hpp"
@@ -136,6 +137,8 @@ public:
             auto etag = resp->headers.find(http::field::etag);
             if (etag != resp->headers.end()) out.resource.version = strip_etag(etag->value());
         }
+        if (auto origin = resp->headers.find(api::k_origin_header); origin != resp->headers.end() && api::valid_node_id(origin->value()))
+            out.resource.origin_node = std::string(origin->value());
         out.resource.body = std::move(resp->body);
         co_return out;
     }
@@ -192,12 +195,14 @@ private:
     }
 
     // One request; the failure (transport or status) filled into `out`, or the response.
+    // `origin`: the node that authored the change ("" = none said), for an edgesync parent's records.
     asio::awaitable<std::optional<net::client_response>> send(http::verb method, std::string url, std::string body, bool fhir,
-                                                              const std::string& what, apply_result& out) {
+                                                              const std::string& what, const std::string& origin, apply_result& out) {
         net::client_request req;
         req.method = method;
         req.url = std::move(url);
         req.authorization = p_.authorization;
+        if (api::valid_node_id(origin)) req.headers.set(api::k_origin_header, origin);
         req.headers.set(http::field::accept, fhir ? "application/fhir+json" : "application/json");
         if (!body.empty()) req.headers.set(http::field::content_type, fhir ? "application/fhir+json" : "application/json");
         req.body = std::move(body);
@@ -244,7 +249,7 @@ private:
             create_body = json::serialize(v);
         }
         const http::verb update_verb = fhir ? http::verb::put : http::verb::post;
-        auto resp = co_await send(update_verb, url_of(c.ref.key), std::move(update_body), fhir, what, out);
+        auto resp = co_await send(update_verb, url_of(c.ref.key), std::move(update_body), fhir, what, c.origin_node, out);
         if (!resp) co_return out;
         if (resp->status == 200 || resp->status == 201) {
             out.outcome = resp->status == 201 ? store::write_outcome::created : store::write_outcome::updated;
@@ -256,7 +261,7 @@ private:
         }
         // Not there yet: create it, keeping the source's uuid.
         const std::string create_what = "POST " + c.ref.key.type + " (create " + c.ref.key.uuid + ")";
-        resp = co_await send(http::verb::post, collection_of(c.ref.key), std::move(create_body), fhir, create_what, out);
+        resp = co_await send(http::verb::post, collection_of(c.ref.key), std::move(create_body), fhir, create_what, c.origin_node, out);
         if (!resp) co_return out;
         if (resp->status == 200 || resp->status == 201) {
             out.outcome = store::write_outcome::created;
@@ -271,7 +276,7 @@ private:
         const bool fhir = c.ref.key.representation == "fhir";
         const std::string what = "DELETE " + c.ref.key.type + "/" + c.ref.key.uuid;
         std::string url = url_of(c.ref.key) + (!fhir && c.purge ? "?purge=true" : "");
-        auto resp = co_await send(http::verb::delete_, std::move(url), {}, fhir, what, out);
+        auto resp = co_await send(http::verb::delete_, std::move(url), {}, fhir, what, c.origin_node, out);
         if (!resp) co_return out;
         if (resp->status == 200 || resp->status == 204) {
             out.outcome = store::write_outcome::deleted;
@@ -348,6 +353,7 @@ private:
                     g.resource.state = presence::present;
                     read_fhir_meta(res->as_object(), g.resource);
                     g.resource.body = json::serialize(*res);
+                    g.resource.origin_node = entry_origin(entry);
                 }
                 handed[i] = true;
                 each(i, std::move(g));
@@ -416,6 +422,11 @@ private:
     }
     unsigned refusals_ = 0;  // consecutive batches refused as a whole with 400/413
 
+    // The authoring node a batch-response entry names (provenance.hpp), "" when none.
+    static std::string entry_origin(const json::value& entry) {
+        const auto* resp = entry.is_object() ? entry.as_object().if_contains("response") : nullptr;
+        return api::origin_in(resp && resp->is_object() ? resp->as_object().if_contains("extension") : nullptr);
+    }
     // A batch-response entry's status code, and what it says went wrong ("" when nothing).
     static std::pair<unsigned, std::string> entry_status(const json::value& entry) {
         const auto* resp = entry.is_object() ? entry.as_object().if_contains("response") : nullptr;
@@ -442,8 +453,11 @@ private:
         for (std::size_t i : at) {
             const auto& c = changes[i];
             const std::string url = c.ref.key.type + "/" + c.ref.key.uuid;
+            json::object request{{"method", c.remove ? "DELETE" : "PUT"}, {"url", url}};
+            if (api::valid_node_id(c.origin_node))
+                request["extension"] = json::array{json::object{{"url", api::k_origin_extension}, {"valueString", c.origin_node}}};
             if (c.remove) {
-                entries.push_back(json::object{{"request", json::object{{"method", "DELETE"}, {"url", url}}}});
+                entries.push_back(json::object{{"request", std::move(request)}});
             } else {
                 error_code pe;
                 json::value v = json::parse(c.body, pe);
@@ -454,7 +468,7 @@ private:
                     continue;
                 }
                 v.as_object()["id"] = c.ref.key.uuid;
-                entries.push_back(json::object{{"resource", std::move(v)}, {"request", json::object{{"method", "PUT"}, {"url", url}}}});
+                entries.push_back(json::object{{"resource", std::move(v)}, {"request", std::move(request)}});
             }
             sent.push_back(i);
         }

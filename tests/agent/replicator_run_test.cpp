@@ -598,6 +598,41 @@ TEST_CASE("batched pushes: a parent offering batch takes the child's changes in 
     CHECK(test::run_until_done(f.ioc, f.parent.st().read<std::vector<store::event_record>>(std::move(job)))->size() == 134);
 }
 
+TEST_CASE("origin tracking: a parent records who authored a pushed change and which child it came from, and a child learns the author of what it pulls") {
+    const std::uint32_t batch = GENERATE(0u, 50u);  // single requests, and Bundle batches
+    CAPTURE(batch);
+    family f("{}", batch);
+    auto stored = [&](test::api_node& n, store::resource_key key) {
+        auto job = [key](store::sql::connection& db) { return store::get_resource(db, key); };
+        auto got = test::run_until_done(f.ioc, n.st().read<std::optional<store::stored_resource>>(std::move(job)));
+        REQUIRE(got);
+        REQUIRE(*got);
+        return **got;
+    };
+    for (int i = 0; i < 3; ++i) REQUIRE(f.child.call("PUT", "/ws/fhir2/R4/Patient/c" + std::to_string(i), patient("c" + std::to_string(i), "AtChild")).status == 201);
+    const std::string loc = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9";
+    REQUIRE(f.child.call("POST", "/ws/rest/v1/location", R"({"uuid":")" + loc + R"(","name":"Ward 3"})").status == 201);
+    for (int i = 0; i < 3; ++i) REQUIRE(f.parent.call("PUT", "/ws/fhir2/R4/Patient/r" + std::to_string(i), patient("r" + std::to_string(i), "AtRoot")).status == 201);
+    REQUIRE_FALSE(f.push(params("push", {"patient", "location"})).error);
+    REQUIRE_FALSE(f.pull(params("pull", {"patient", "location"})).error);
+
+    for (const auto& key : {store::resource_key{"fhir", "Patient", "c1"}, store::resource_key{"rest", "location", loc}}) {
+        INFO(key.type);
+        const auto up = stored(f.parent, key);
+        CHECK(up.origin_node == "child");         // authored at the child
+        CHECK(up.arrived_from == "child:child");  // delivered by the sync peer "child"
+    }
+    const auto local = stored(f.parent, {"fhir", "Patient", "r1"});
+    CHECK(local.origin_node == "root");
+    CHECK(local.arrived_from.empty());
+    const auto down = stored(f.child, {"fhir", "Patient", "r1"});
+    CHECK(down.origin_node == "root");  // the author, not just "the parent"
+    CHECK(down.arrived_from == "parent");
+    // A local app's write is this node's own.
+    REQUIRE(f.parent.call("PUT", "/ws/fhir2/R4/Patient/r1", patient("r1", "Again")).status == 200);
+    CHECK(stored(f.parent, {"fhir", "Patient", "r1"}).origin_node == "root");
+}
+
 TEST_CASE("batched pushes: OpenMRS without batch is written one by one, creating on 404") {
     openmrs_family fam;
     fam.openmrs.capability_statement =

@@ -1,8 +1,10 @@
 // The replicator's decisions without I/O: three-way comparison against the last agreed
 // fingerprint, each conflict policy from both directions, and the entry links it understands.
+#include "agent/api/provenance.hpp"
 #include "agent/sync/clients.hpp"
 #include "agent/sync/replicator.hpp"
 
+#include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 
 using namespace edgesync;
@@ -39,6 +41,24 @@ TEST_CASE("decide: both sides changed is a conflict, settled by the policy from 
     CHECK(sync::decide(unknown_times, conflict_policy::newest_wins, false) == decision::keep_target);
     // Different content and no agreement yet: also a conflict.
     CHECK(sync::decide({"B", "C", std::nullopt}, conflict_policy::manual, true) == decision::park);
+}
+
+TEST_CASE("provenance: a sync peer names the author and is recorded as the child it is; anyone else writes as this node") {
+    net::principal peer{"clinic-7", net::role_sync_peer, {}};
+    auto p = api::provenance_of(peer, "leaf-3", "district");
+    CHECK(p.origin_node == "leaf-3");
+    CHECK(p.arrived_from == "child:clinic-7");
+    p = api::provenance_of(peer, "", "district");  // no claim: the peer itself
+    CHECK(p.origin_node == "clinic-7");
+    p = api::provenance_of(peer, "bad id\r\nX: y", "district");  // not a node id: ignored
+    CHECK(p.origin_node == "clinic-7");
+    net::principal app{"lab-app", net::role_local_app, {}};
+    p = api::provenance_of(app, "leaf-3", "district");  // an app cannot claim another author
+    CHECK(p.origin_node == "district");
+    CHECK(p.arrived_from.empty());
+    CHECK(api::origin_in(nullptr).empty());
+    auto ext = boost::json::parse(R"([{"url":"other","valueString":"x"},{"url":"https://edgesync.org/fhir/StructureDefinition/origin","valueString":"leaf-3"}])");
+    CHECK(api::origin_in(&ext) == "leaf-3");
 }
 
 TEST_CASE("clients: the category's client is asked first, then the others, and code can add its own") {
