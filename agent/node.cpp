@@ -1,6 +1,7 @@
 #include "agent/node.hpp"
 
 #include "agent/api/admin.hpp"
+#include "agent/api/metrics.hpp"
 #include "agent/api/fhir.hpp"
 #include "agent/backend/embedded.hpp"
 #include "agent/backend/openmrs.hpp"
@@ -137,7 +138,7 @@ struct sync_trigger {
 };
 
 asio::awaitable<void> sync_loop(backend::local_backend& source, backend::local_backend& target, store::store& st,
-                                sync::replicate_params p, config::direction_params d, sync_trigger& trigger) {
+                                sync::replicate_params p, config::direction_params d, sync_trigger& trigger, api::metrics& m) {
     asio::steady_timer timer(co_await asio::this_coro::executor);
     std::mt19937_64 rng{std::random_device{}()};
     std::chrono::milliseconds backoff = std::chrono::duration_cast<std::chrono::milliseconds>(d.backoff_initial);
@@ -158,7 +159,9 @@ asio::awaitable<void> sync_loop(backend::local_backend& source, backend::local_b
         status.category.clear();
         status.entries = status.written = status.run_entries = status.run_written = 0;
         status.next_run = 0;
+        m.directions[p.direction].running = true;
         auto r = co_await sync::replicate(source, target, st, p);
+        m.directions[p.direction].running = false;
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
         using cr = sync::category_result;
         status.running = false;
@@ -172,6 +175,8 @@ asio::awaitable<void> sync_loop(backend::local_backend& source, backend::local_b
         status.last_recovered = r.recovered;
         status.last_error = r.error ? r.detail : std::string();
         if (!r.error) status.last_success = status.last_finished;
+        m.sync_run(p.direction, r, static_cast<double>(ms) / 1000.0);
+        if (!r.error) m.directions[p.direction].last_success_unix = static_cast<double>(status.last_success) / 1000.0;
         log::info("sync_run", {{"direction", p.direction}, {"entries", r.total(&cr::entries)}, {"written", r.total(&cr::written)},
                                {"agreed", r.total(&cr::agreed)}, {"kept", r.total(&cr::kept)}, {"failed", r.total(&cr::failed)},
                                {"conflicts", r.total(&cr::conflicts)}, {"ms", ms},
@@ -319,9 +324,15 @@ int run_node(const config::node_config& cfg) {
                                    {"push", push_trigger.status.to_json(push_trigger.enabled)}};
     };
     api::add_admin_routes(*routes, st, *local, parent.get(), admin);
+    api::metrics metrics;
+    metrics.directions["pull"].enabled = pull_trigger.enabled;
+    metrics.directions["push"].enabled = push_trigger.enabled;
+    api::add_metrics_route(*routes, st, metrics, net::role_admin);
     auto users = agent::http_users(cfg.server);
     auto auth = users.empty() ? nullptr : std::make_shared<net::authenticator>(std::move(users));
-    net::http_server server(ioc.get_executor(), agent::http_server_params(cfg), routes, auth,
+    auto server_params = agent::http_server_params(cfg);
+    server_params.on_request = [&metrics](const net::server_params::request_done& d) { metrics.http_request(d); };
+    net::http_server server(ioc.get_executor(), server_params, routes, auth,
                             *tls ? net::server_tls_wrapper(*tls) : net::connection_wrapper{});
 
     auto addr = asio::ip::make_address(cfg.server.listen_host, ec);
@@ -344,10 +355,10 @@ int run_node(const config::node_config& cfg) {
 
     if (parent) {
         if (cfg.pull.enabled)
-            asio::co_spawn(ioc, sync_loop(*parent, *local, st, direction_params_of(cfg, cfg.pull, "pull"), cfg.pull, pull_trigger),
+            asio::co_spawn(ioc, sync_loop(*parent, *local, st, direction_params_of(cfg, cfg.pull, "pull"), cfg.pull, pull_trigger, metrics),
                            asio::bind_cancellation_slot(stop_pull.slot(), log::on_task_exit{"pull"}));
         if (cfg.push.enabled)
-            asio::co_spawn(ioc, sync_loop(*local, *parent, st, direction_params_of(cfg, cfg.push, "push"), cfg.push, push_trigger),
+            asio::co_spawn(ioc, sync_loop(*local, *parent, st, direction_params_of(cfg, cfg.push, "push"), cfg.push, push_trigger, metrics),
                            asio::bind_cancellation_slot(stop_push.slot(), log::on_task_exit{"push"}));
     }
 

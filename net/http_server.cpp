@@ -399,6 +399,7 @@ asio::awaitable<void> run_session(std::shared_ptr<session_state> st, std::unique
 
         const auto started = std::chrono::steady_clock::now();
         request req = parser.release();
+        const std::uint64_t bytes_in = req.body().size();
         principal who;
         reply rep;
         if (auto refuse = decode_request_body(*st, req)) {
@@ -417,6 +418,16 @@ asio::awaitable<void> run_session(std::shared_ptr<session_state> st, std::unique
                                     {"user", who.name},
                                     {"elapsed", std::chrono::steady_clock::now() - started},
                                     {"error", outcome.ec ? outcome.ec.message() : std::string()}});
+        if (st->params.on_request) {
+            const auto target = req.target();
+            server_params::request_done done;
+            done.path = std::string_view(target.data(), target.size()).substr(0, target.find('?'));
+            done.status = static_cast<unsigned>(rep.status);
+            done.bytes_in = bytes_in;
+            done.bytes_out = outcome.body_bytes;
+            done.elapsed = std::chrono::steady_clock::now() - started;
+            st->params.on_request(done);
+        }
         if (outcome.ec || !outcome.keep_alive) break;
     }
     if (s->is_open()) {

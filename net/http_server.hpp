@@ -34,6 +34,15 @@ struct server_params {
     std::chrono::milliseconds idle_timeout{30'000};    // keep-alive wait for a request's first byte
     std::size_t gzip_min_bytes = 1024;                 // smaller complete bodies are sent as they are
     int gzip_level = 6;
+    // Told of every request answered (on the server's executor; must not block): for metrics.
+    struct request_done {
+        std::string_view path;            // without the query
+        unsigned status = 0;
+        std::uint64_t bytes_in = 0;       // the request body as received (before gzip decoding)
+        std::uint64_t bytes_out = 0;      // the response body as sent
+        std::chrono::nanoseconds elapsed{0};
+    };
+    std::function<void(const request_done&)> on_request;
 };
 
 // Turns an accepted TCP connection into the stream HTTP runs over (TLS handshake, for one). Runs

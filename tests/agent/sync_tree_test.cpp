@@ -275,4 +275,18 @@ TEST_CASE("an operator starts a run now through the admin API instead of waiting
     for (const auto& f : s.at("feeds").as_array())
         reads_root_patient_feed |= std::string_view(f.at("feed").as_string()).find("/ws/atomfeed/patient/") != std::string_view::npos;
     CHECK(reads_root_patient_feed);
+
+    // /metrics for Prometheus: admin only, counters of what the runs did, gauges of what is held.
+    CHECK(leaf.call("GET", "/metrics", "", "app-token").status == 403);
+    auto m = leaf.call("GET", "/metrics", "", "admin-token");
+    REQUIRE(m.status == 200);
+    CHECK(m.header("Content-Type").rfind("text/plain; version=0.0.4", 0) == 0);
+    CHECK_THAT(m.body, Catch::Matchers::Contains("edgesync_sync_written_total{direction=\"pull\",category=\"patient\"} 1\n") &&
+                           Catch::Matchers::Contains("edgesync_store_resources 1\n") &&
+                           Catch::Matchers::Contains("edgesync_queue_failed{state=\"parked\"} 0\n") &&
+                           Catch::Matchers::Contains("edgesync_sync_enabled{direction=\"pull\"} 1\n") &&
+                           Catch::Matchers::Contains("# TYPE edgesync_http_request_duration_seconds histogram") &&
+                           Catch::Matchers::Contains("edgesync_http_requests_total{area=\"admin\",code=\"2xx\"}") &&
+                           Catch::Matchers::Contains("edgesync_http_requests_total{area=\"admin\",code=\"4xx\"}"));
+    CHECK_THAT(m.body, Catch::Matchers::Contains("edgesync_sync_runs_total{direction=\"pull\",result=\"ok\"}"));
 }
