@@ -3,13 +3,16 @@
 // a round-trip time and caps the bandwidth; resources/s, bytes on the wire, the child's peak RSS,
 // and the lower bound (bytes / bandwidth + the round trips the feed protocol cannot avoid). The
 // child (replicate() into a fresh store) and the proxy run in this process; the parent does not.
+// With --push 1 the other way round: the child's store holds the N Patients and pushes them up
+// (in Bundle batches of PUTs when --batch > 1, else one request at a time).
 // A benchmark: it prints figures and asserts nothing.
 //
 //   sync_bench EDGESYNC_BINARY [--resources N] [--rtt-ms R] [--kbit K] [--concurrency C]
-//              [--batch B] [--page-size P]
+//              [--batch B] [--page-size P] [--push 1]
 #include "agent/backend/embedded.hpp"
 #include "agent/backend/openmrs.hpp"
 #include "agent/common/log.hpp"
+#include "agent/sync/fingerprint.hpp"
 #include "agent/sync/replicator.hpp"
 #include "net/auth.hpp"
 #include "net/http_client.hpp"
@@ -27,6 +30,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/json/parse.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -157,6 +161,7 @@ int main(int argc, char** argv) {
     if (argc < 2) return std::fprintf(stderr, "usage: sync_bench EDGESYNC_BINARY [--resources N] [--rtt-ms R] [--kbit K] [--concurrency C] [--batch B] [--page-size P]\n"), 2;
     std::uint64_t resources = 10'000, rtt_ms = 0, kbit = 0, page_size = 50;
     std::uint32_t concurrency = 4, batch = 50;
+    bool push = false;
     for (int i = 2; i + 1 < argc; i += 2) {
         const std::string k = argv[i];
         const std::uint64_t v = std::strtoull(argv[i + 1], nullptr, 10);
@@ -166,6 +171,7 @@ int main(int argc, char** argv) {
         else if (k == "--concurrency") concurrency = static_cast<std::uint32_t>(v);
         else if (k == "--batch") batch = static_cast<std::uint32_t>(v);
         else if (k == "--page-size") page_size = v;
+        else if (k == "--push") push = v != 0;
         else return std::fprintf(stderr, "sync_bench: unknown option %s\n", k.c_str()), 2;
     }
     log::set_level(log::level::warn);
@@ -181,7 +187,7 @@ int main(int argc, char** argv) {
     test::child_process parent({argv[1], "run", "-c", tmp.file("parent.jsonc")}, tmp.file("parent.out"));
     if (!test::wait_for_port(parent_port, std::chrono::seconds(30))) return std::fprintf(stderr, "sync_bench: the parent did not start\n"), 1;
     const auto seed0 = clock_type::now();
-    for (std::uint64_t first = 0; first < resources; first += 1000) {
+    for (std::uint64_t first = 0; first < resources && !push; first += 1000) {
         std::string bundle = R"({"resourceType":"Bundle","type":"batch","entry":[)";
         for (std::uint64_t n = first; n < std::min(resources, first + 1000); ++n)
             bundle += (n > first ? "," : "") + std::string(R"({"resource":)") + bench::patient_2kb(n) + R"(,"request":{"method":"PUT","url":"Patient/bench-)" +
@@ -215,8 +221,29 @@ int main(int argc, char** argv) {
     pp.batch_size = batch;
     auto up = backend::make_openmrs_backend(client, **child, pp);
     auto local = backend::make_embedded_backend(**child, backend::embedded_params{});
+    if (push) {
+        // The child's own Patients, written as a local app would (one feed event each), in one job.
+        auto job = [resources](store::write_context& c) -> store::result<bool> {
+            for (std::uint64_t n = 0; n < resources; ++n) {
+                store::resource_write w;
+                w.category = "patient";
+                w.key = {"fhir", "Patient", "bench-" + std::to_string(n)};
+                w.body = bench::patient_2kb(n);
+                w.fingerprint = sync::fingerprint(boost::json::parse(w.body));
+                w.origin_node = "child";
+                const store::event_spec ev{"Patient", R"({"fhir":"/ws/fhir2/R4/Patient/bench-)" + std::to_string(n) + R"("})", "", ""};
+                if (auto done = store::write_resource(c.db(), w, ev, c.new_uuid(), c.now()); !done) return store::result<bool>(boost::system::in_place_error, done.error());
+            }
+            return true;
+        };
+        std::optional<store::result<bool>> seeded;
+        asio::co_spawn(ioc, (*child)->write<bool>(std::move(job)), [&](std::exception_ptr, store::result<bool> r) { seeded = r; });
+        while (!seeded) ioc.run_one();
+        if (!*seeded) return std::fprintf(stderr, "sync_bench: seeding the child failed\n"), 1;
+        ioc.restart();
+    }
     sync::replicate_params rp;
-    rp.direction = "pull";
+    rp.direction = push ? "push" : "pull";
     rp.peer = "parent";
     rp.node_id = "child";
     rp.categories = {{"patient", "fhir"}};
@@ -225,7 +252,9 @@ int main(int argc, char** argv) {
     const long hwm0 = bench::proc_status_kib("VmHWM:");
     const auto t0 = clock_type::now();
     sync::replicate_result result;
-    asio::co_spawn(ioc, sync::replicate(*up, *local, **child, rp), [&](std::exception_ptr e, sync::replicate_result r) {
+    auto& source = push ? *local : *up;
+    auto& target = push ? *up : *local;
+    asio::co_spawn(ioc, sync::replicate(source, target, **child, rp), [&](std::exception_ptr e, sync::replicate_result r) {
         if (e) std::fprintf(stderr, "sync_bench: the run threw\n");
         result = std::move(r);
         ioc.stop();
@@ -241,17 +270,25 @@ int main(int argc, char** argv) {
     const double rtt = static_cast<double>(rtt_ms) / 1000.0;
     const std::uint64_t min_pages = (resources + page_size - 1) / page_size;
     const double bound = static_cast<double>(min_pages + 1) * rtt + (kbit ? static_cast<double>(counts.down + counts.up) * 8.0 / static_cast<double>(kbit * 1000) : 0.0);
-    std::printf("parent seeded with %llu Patients (2 KB) in %.1f s; feed pages of %llu\n", static_cast<unsigned long long>(resources), seed_s,
-                static_cast<unsigned long long>(page_size));
+    std::printf("%s seeded with %llu Patients (2 KB) in %.1f s; feed pages of %llu\n", push ? "child" : "parent",
+                static_cast<unsigned long long>(resources), seed_s, static_cast<unsigned long long>(page_size));
     std::printf("link: rtt %llu ms, %s; child: concurrency %u, batch %u\n", static_cast<unsigned long long>(rtt_ms),
                 kbit ? (std::to_string(kbit) + " kbit/s").c_str() : "uncapped", concurrency, batch);
-    std::printf("pulled %zu in %.2f s = %.0f resources/s; %zu page fetches, %llu connections\n", written, secs, static_cast<double>(written) / secs, pages,
-                static_cast<unsigned long long>(counts.connections));
+    std::printf("%s %zu in %.2f s = %.0f resources/s; %zu page fetches, %llu connections\n", push ? "pushed" : "pulled", written, secs,
+                static_cast<double>(written) / secs, pages, static_cast<unsigned long long>(counts.connections));
     std::printf("bytes: %.1f MB down, %.2f MB up (%.0f B down per resource)\n", static_cast<double>(counts.down) / 1e6, static_cast<double>(counts.up) / 1e6,
                 static_cast<double>(counts.down) / static_cast<double>(std::max<std::size_t>(1, written)));
     std::printf("child peak RSS: %ld KiB (before the pull %ld KiB)\n", hwm1, hwm0);
-    if (rtt_ms || kbit) std::printf("lower bound %.1f s (%llu pages x rtt + bytes / bandwidth): %.2fx of it\n", bound,
+    if ((rtt_ms || kbit) && !push) std::printf("lower bound %.1f s (%llu pages x rtt + bytes / bandwidth): %.2fx of it\n", bound,
                                     static_cast<unsigned long long>(min_pages), secs / std::max(bound, 1e-9));
+    if ((rtt_ms || kbit) && push) {
+        // Each change must reach the parent and be acknowledged before its marker moves: at least
+        // one round trip per request that carries changes (one per batch), plus the bytes.
+        const std::uint64_t requests = batch > 1 ? (resources + batch - 1) / batch : resources;
+        const double push_bound = static_cast<double>(requests + 1) * rtt + (kbit ? static_cast<double>(counts.down + counts.up) * 8.0 / static_cast<double>(kbit * 1000) : 0.0);
+        std::printf("lower bound %.1f s (%llu write requests x rtt + bytes / bandwidth): %.2fx of it\n", push_bound,
+                    static_cast<unsigned long long>(requests), secs / std::max(push_bound, 1e-9));
+    }
     if (result.error) std::printf("run error: %s (%s)\n", result.error.message().c_str(), result.detail.c_str());
     parent.terminate();
     return result.error || written != resources ? 1 : 0;
