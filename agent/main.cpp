@@ -1,5 +1,6 @@
 // edgesync: command-line entry point. Wiring only; each subcommand lives in its own module.
 #include "agent/config.hpp"
+#include "agent/cli.hpp"
 #include "agent/demo.hpp"
 #include "agent/hash_password.hpp"
 #include "agent/node.hpp"
@@ -22,6 +23,14 @@ constexpr std::string_view k_usage =
     "                       summary, then keeps the nodes up until Ctrl-C\n"
     "                       (--once: exit after the summary; --patients N, default 500; --port P)\n"
     "  check-config FILE    validate FILE without starting (exit 0 when valid, 1 when not)\n"
+    "  status               a running node at a glance: store, queues, each direction, feed reads\n"
+    "  failed list|retry ID|discard ID            the retry queue\n"
+    "  conflicts list|show ID|resolve ID           (--choose local|remote, or --merged FILE)\n"
+    "  audit list|show ID   the audit log (--direction --status --category --resource --limit --before)\n"
+    "  sync pull|push --now start a run now\n"
+    "                       these talk to the node's admin API: -c FILE (default\n"
+    "                       /etc/edgesync/edgesync.jsonc) or --url URL; the admin token from\n"
+    "                       EDGESYNC_ADMIN_TOKEN or --token-file FILE; --json for scripts\n"
     "  hash-password        read a password, print its hash for users[].password_hash\n"
     "                       (--iterations N; --token: make a bearer token and its token_sha256)\n"
     "  version              print version, revision, target and linked library versions\n"
@@ -88,6 +97,7 @@ int main(int argc, char** argv) {
     if (cmd == "check-config") return check_config(args);
     if (cmd == "run") return run(args);
     if (cmd == "demo") return edgesync::agent::demo_command(args);
+    if (cmd == "status" || cmd == "failed" || cmd == "conflicts" || cmd == "audit" || cmd == "sync") return edgesync::agent::admin_command(cmd, args);
     if (cmd == "hash-password") return edgesync::agent::hash_password_command(args, stdin, stdout, stderr);
     return usage_error("unknown command '" + std::string(cmd) + "'");
 }

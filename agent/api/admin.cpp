@@ -57,6 +57,16 @@ json::value body_json(const std::optional<std::string>& b) {
     return ec ? json::value(json::string(*b)) : v;
 }
 
+json::object audit_json(const store::audit_entry& a, bool with_payload) {
+    json::object o{{"id", a.id},          {"at", a.at},         {"direction", a.direction}, {"category", a.category},
+                   {"type", a.resource_type}, {"uuid", a.resource_uuid}, {"action", a.action}, {"status", a.status},
+                   {"error", a.error},     {"origin", a.origin}, {"peer", a.peer},           {"transport", a.transport},
+                   {"duration_ms", a.duration_ms}, {"has_payload", a.payload.has_value()}};
+    if (with_payload && a.payload) o["payload"] = body_json(*a.payload);
+    return o;
+}
+
+
 json::object conflict_json(const store::conflict_record& c, bool with_bodies) {
     json::object o{{"id", c.id},
                    {"detected_at", c.detected_at},
@@ -133,6 +143,51 @@ void add_admin_routes(net::router& r, store::store& st, backend::local_backend& 
         auto done = co_await st.write<bool>(std::move(job));
         if (!done) co_return store_error(done.error(), "failed event " + std::to_string(*id));
         co_return net::reply::text(http::status::no_content, "");
+    });
+    // The audit log, newest first: filters direction, category, status, resource (uuid), since and
+    // until (Unix ms); pages of `limit` (1-500, default 50) continued with before=<last id>.
+    r.add(http::verb::get, b + "/audit", p.roles, [&st](net::request_context& ctx) -> asio::awaitable<net::reply> {
+        store::audit_filter f;
+        f.direction = ctx.query_param("direction").value_or("");
+        f.category = ctx.query_param("category").value_or("");
+        f.status = ctx.query_param("status").value_or("");
+        f.resource_uuid = ctx.query_param("resource").value_or("");
+        if (!f.direction.empty() && f.direction != "pull" && f.direction != "push" && f.direction != "local" && f.direction != "admin")
+            co_return error(http::status::bad_request, "direction must be pull, push, local or admin, not '" + f.direction + "'");
+        if (!f.status.empty() && f.status != "success" && f.status != "failure" && f.status != "conflict" && f.status != "skipped")
+            co_return error(http::status::bad_request, "status must be success, failure, conflict or skipped, not '" + f.status + "'");
+        for (auto [name, into] : {std::pair{"since", &f.since}, {"until", &f.until}, {"before", &f.before_id}}) {
+            if (auto v = ctx.query_param(name)) {
+                auto n = id_of(*v);
+                if (!n) co_return error(http::status::bad_request, std::string(name) + " must be a non-negative integer, not '" + *v + "'");
+                *into = *n;
+            }
+        }
+        if (auto v = ctx.query_param("limit")) {
+            auto n = id_of(*v);
+            if (!n || *n < 1 || *n > 500) co_return error(http::status::bad_request, "limit must be 1 to 500, not '" + *v + "'");
+            f.limit = static_cast<std::size_t>(*n);
+        }
+        auto job = [f](store::sql::connection& db) { return store::list_audit(db, f); };
+        auto got = co_await st.read<std::vector<store::audit_entry>>(std::move(job));
+        if (!got) co_return store_error(got.error(), "the audit log");
+        json::array out;
+        for (const auto& a : *got) out.push_back(audit_json(a, false));
+        json::object page{{"audit", std::move(out)}};
+        if (got->size() == f.limit) page["next_before"] = got->back().id;
+        co_return net::reply::json(http::status::ok, json::serialize(page));
+    });
+    r.add(http::verb::get, b + "/audit/{id}", p.roles, [&st](net::request_context& ctx) -> asio::awaitable<net::reply> {
+        auto id = id_of(ctx.param("id"));
+        if (!id) co_return error(http::status::bad_request, "'" + std::string(ctx.param("id")) + "' is not an audit id");
+        store::audit_filter f;
+        f.before_id = *id + 1;
+        f.limit = 1;
+        auto job = [f](store::sql::connection& db) { return store::list_audit(db, f); };
+        auto got = co_await st.read<std::vector<store::audit_entry>>(std::move(job));
+        if (!got) co_return store_error(got.error(), "the audit log");
+        if (got->empty() || got->front().id != *id) co_return error(http::status::not_found, "no audit entry " + std::to_string(*id));
+        co_return net::reply::json(http::status::ok, json::serialize(audit_json(got->front(), true)));
     });
     r.add(http::verb::get, b + "/status", p.roles,
           [&st, node = p.node_id, directions = p.directions](net::request_context&) -> asio::awaitable<net::reply> {

@@ -6,6 +6,9 @@
 //   GET    /admin/api/conflicts/{id}                   one, with both versions
 //   POST   /admin/api/conflicts/{id}/resolve           {"choose":"local"|"remote"} or {"resource":{...}}
 //   POST   /admin/api/sync/{pull|push}                 run that direction now (202; 404 when it is off)
+//   GET    /admin/api/audit[?direction=&category=&status=&resource=&since=&until=&before=&limit=]
+//                                                      the audit log, newest first, paged
+//   GET    /admin/api/audit/{id}                       one entry, with its payload when recorded
 //   GET    /admin/api/status                           the node at a glance: store, queues, feed
 //                                                      positions, each direction's current and last run
 // Errors are {"error":{"message":...}} with the matching status.

@@ -289,4 +289,47 @@ TEST_CASE("an operator starts a run now through the admin API instead of waiting
                            Catch::Matchers::Contains("edgesync_http_requests_total{area=\"admin\",code=\"2xx\"}") &&
                            Catch::Matchers::Contains("edgesync_http_requests_total{area=\"admin\",code=\"4xx\"}"));
     CHECK_THAT(m.body, Catch::Matchers::Contains("edgesync_sync_runs_total{direction=\"pull\",result=\"ok\"}"));
+
+    // The operator's CLI reads the same through the admin API (-c: the node's own config).
+    int calls = 0;
+    auto cli = [&](std::vector<std::string> args, const std::string& token = "admin-token") {
+        auto argv = test::own_program(EDGESYNC_BINARY);
+        argv.insert(argv.end(), args.begin(), args.end());
+        argv.push_back("-c");
+        argv.push_back(leaf.config_file);
+        argv.push_back("--token");
+        argv.push_back(token);
+        return test::run_command(argv, leaf.tmp.file("cli" + std::to_string(++calls) + ".out"));
+    };
+    auto status = cli({"status"});
+    CHECK(status.status == 0);
+    CHECK_THAT(status.output, Catch::Matchers::Contains("node leaf") && Catch::Matchers::Contains("store: 1 resources") &&
+                                  Catch::Matchers::Contains("/ws/atomfeed/patient/") && Catch::Matchers::Contains("0 parked"));
+    auto as_json = cli({"status", "--json"});
+    REQUIRE(as_json.status == 0);
+    CHECK(boost::json::parse(as_json.output).at("node") == "leaf");
+    auto audit = cli({"audit", "list", "--direction", "pull", "--limit", "5", "--json"});
+    REQUIRE(audit.status == 0);
+    const auto entries = boost::json::parse(audit.output).at("audit").as_array();
+    REQUIRE_FALSE(entries.empty());
+    CHECK(entries[0].at("uuid") == "now");
+    CHECK(entries[0].at("status") == "success");
+    auto shown = cli({"audit", "show", std::to_string(entries[0].at("id").as_int64())});
+    CHECK(shown.status == 0);
+    CHECK_THAT(shown.output, Catch::Matchers::Contains("Patient") && Catch::Matchers::Contains("success"));
+    auto table = cli({"audit", "list"});
+    CHECK(table.status == 0);
+    CHECK_THAT(table.output, Catch::Matchers::Contains("Patient/now"));
+    CHECK(cli({"failed", "list"}).status == 0);
+    CHECK(cli({"conflicts", "list"}).status == 0);
+    auto now = cli({"sync", "pull", "--now"});
+    CHECK(now.status == 0);
+    CHECK_THAT(now.output, Catch::Matchers::Contains("pull started"));
+    auto refused = cli({"status"}, "wrong-token");
+    CHECK(refused.status == 1);
+    CHECK_THAT(refused.output, Catch::Matchers::Contains("401"));
+    auto not_found = cli({"audit", "show", "999999"});
+    CHECK(not_found.status == 1);
+    CHECK_THAT(not_found.output, Catch::Matchers::Contains("no audit entry 999999"));
+    CHECK(cli({"failed", "frobnicate"}).status == 2);
 }
