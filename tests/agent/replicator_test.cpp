@@ -43,7 +43,7 @@ TEST_CASE("decide: both sides changed is a conflict, settled by the policy from 
     CHECK(sync::decide({"B", "C", std::nullopt}, conflict_policy::manual, true) == decision::park);
 }
 
-TEST_CASE("provenance: a sync peer names the author and is recorded as the child it is; anyone else writes as this node") {
+TEST_CASE("provenance: a sync peer names the author and is recorded as the child it is, anyone else writes as this node") {
     net::principal peer{"clinic-7", net::role_sync_peer, {}};
     auto p = api::provenance_of(peer, "leaf-3", "district");
     CHECK(p.origin_node == "leaf-3");
