@@ -30,7 +30,12 @@
 
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <random>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 namespace edgesync {
 namespace asio = boost::asio;
@@ -56,6 +61,42 @@ std::shared_ptr<net::router> base_routes(store::store& st) {
         co_return net::reply::text(http::status::ok, "ready\n");
     });
     return r;
+}
+
+// systemd's notify protocol without libsystemd: one datagram to $NOTIFY_SOCKET ("@..." is an
+// abstract socket). Does nothing when not started by systemd with Type=notify.
+void sd_notify(const char* message) {
+    const char* path = std::getenv("NOTIFY_SOCKET");
+    if (!path || !*path) return;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const std::size_t n = std::strlen(path);
+    if (n >= sizeof(addr.sun_path)) return;
+    std::memcpy(addr.sun_path, path, n);
+    if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';
+    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return;
+    (void)::sendto(fd, message, std::strlen(message), MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&addr),
+                   static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + n));
+    ::close(fd);
+}
+
+// The systemd watchdog ($WATCHDOG_USEC set): pings at half the interval, but only while the store
+// still answers a read, so a node whose store thread is wedged stops pinging and is restarted.
+asio::awaitable<void> watchdog_loop(store::store& st) {
+    const char* usec = std::getenv("WATCHDOG_USEC");
+    const long long interval_us = usec ? std::atoll(usec) : 0;
+    if (interval_us <= 0) co_return;
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (;;) {
+        auto alive = co_await st.read<std::int64_t>([](store::sql::connection& db) { return store::count_resources(db, true); });
+        if (alive) sd_notify("WATCHDOG=1");
+        else log::warn("watchdog_skipped", {{"error", alive.error().message()}});
+        timer.expires_after(std::chrono::microseconds(interval_us / 2));
+        boost::system::error_code ec;
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return;  // the node is stopping
+    }
 }
 
 // Retention: prunes audit rows, retry-log rows and old tombstones at start and then hourly, in
@@ -348,6 +389,9 @@ int run_node(const config::node_config& cfg) {
     log::info("ready", {{"listen", where}, {"tls", cfg.server.tls.enabled}});
     std::printf("edgesync ready: %s://%s/healthz (Ctrl-C to stop)\n", cfg.server.tls.enabled ? "https" : "http", where.c_str());
     std::fflush(stdout);
+    sd_notify("READY=1");
+    asio::cancellation_signal stop_watchdog;
+    asio::co_spawn(ioc, watchdog_loop(st), asio::bind_cancellation_slot(stop_watchdog.slot(), log::on_task_exit{"watchdog"}));
 
     asio::cancellation_signal stop_retention;
     asio::co_spawn(ioc, retention_loop(st, agent::retention_policy(cfg)),
@@ -365,6 +409,8 @@ int run_node(const config::node_config& cfg) {
     signals.async_wait([&](const boost::system::error_code& sig_ec, int sig) {
         if (sig_ec) return;
         log::info("stopping", {{"signal", sig}});
+        sd_notify("STOPPING=1");
+        stop_watchdog.emit(asio::cancellation_type::terminal);
         stop_retention.emit(asio::cancellation_type::terminal);
         stop_pull.emit(asio::cancellation_type::terminal);
         stop_push.emit(asio::cancellation_type::terminal);

@@ -11,6 +11,8 @@ host_pkgs=(g++ cmake ninja-build ccache git file pkg-config ca-certificates dpkg
            libboost1.81-dev libexpat1-dev libsqlite3-dev zlib1g-dev catch2
            # real peers for the net tests (tests/net/tls_peers_test.cpp): never started as services
            curl nginx-light openssl
+           # the package test (cross/package_test.sh): pgrep
+           procps
            # an independent Atom parser for the published feeds (tests/agent/feed_publisher_test.cpp)
            python3-feedparser)
 cross_pkgs=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf g++-arm-linux-gnueabi qemu-user-static)

@@ -76,10 +76,15 @@ for arch in armhf armel; do
     check_version_under_qemu $arch
 done
 
+# The .debs of all four, checked; the amd64 one installed, run as its service user and purged.
+debs=()
+for f in host aarch64 armhf armel; do debs+=("$("$ES_ROOT/cross/package.sh" $f)"); done
+step packages "$ES_ROOT/cross/package_test.sh" "${debs[@]}"
+
 for f in host aarch64 armhf armel; do size[$f]=$(stat -c %s "$ES_ROOT/dist/edgesync-$f"); done
 echo
 echo "== summary ($(( $(date +%s) - t_start )) s in all)"
-for s in deps host-build host-test asan-build asan-test fuzz aarch64-build aarch64-test armhf-build armel-build; do
+for s in deps host-build host-test asan-build asan-test fuzz aarch64-build aarch64-test armhf-build armel-build packages; do
     printf '  %-14s %5s s\n' "$s" "${took[$s]:-?}"
 done
 for f in host aarch64 armhf armel; do

@@ -12,11 +12,15 @@
 #include <catch2/catch.hpp>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <csignal>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 using namespace edgesync;
 namespace asio = boost::asio;
@@ -104,4 +108,46 @@ TEST_CASE("the node refuses to start on a store it must not use, saying why and 
         CHECK(r.status == 1);
         CHECK_THAT(r.output, Catch::Matchers::Contains("data_dir_unusable"));
     }
+}
+
+TEST_CASE("under systemd the node says READY once it listens, pings the watchdog while its store answers, and says STOPPING", "[agent][node]") {
+    test::temp_dir tmp;
+    const auto port = test::free_loopback_port();
+    const auto cfg = write_config(tmp, port);
+    // systemd's side: a datagram socket at NOTIFY_SOCKET, and a 300 ms watchdog.
+    const std::string sock_path = tmp.file("notify.sock");
+    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    REQUIRE(sock_path.size() < sizeof(addr.sun_path));
+    std::memcpy(addr.sun_path, sock_path.c_str(), sock_path.size());
+    REQUIRE(::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
+    timeval tv{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setenv("NOTIFY_SOCKET", sock_path.c_str(), 1);
+    ::setenv("WATCHDOG_USEC", "300000", 1);
+    test::child_process node(node_command(cfg), tmp.file("node.out"));
+    ::unsetenv("NOTIFY_SOCKET");
+    ::unsetenv("WATCHDOG_USEC");
+    auto next = [fd]() -> std::string {
+        char buf[256];
+        const auto n = ::recv(fd, buf, sizeof buf, 0);
+        return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+    };
+    std::vector<std::string> got;
+    for (int i = 0; i < 60 && std::count(got.begin(), got.end(), "WATCHDOG=1") < 3; ++i)
+        if (auto m = next(); !m.empty()) got.push_back(m);
+    INFO(node.output());
+    REQUIRE_FALSE(got.empty());
+    CHECK(got.front() == "READY=1");
+    CHECK(std::count(got.begin(), got.end(), "WATCHDOG=1") >= 3);
+    // Ready means listening.
+    CHECK_THAT(get(port, "/readyz"), Catch::Matchers::StartsWith("HTTP/1.1 200"));
+    ::kill(node.pid(), SIGTERM);
+    std::string last;
+    for (int i = 0; i < 30 && last != "STOPPING=1"; ++i) last = next();
+    CHECK(last == "STOPPING=1");
+    CHECK(node.wait(std::chrono::seconds(30)) == 0);
+    ::close(fd);
 }
