@@ -406,6 +406,9 @@ struct category_run {
         if (p.on_progress) p.on_progress(out);
         fetched f;
         co_await take(e, f);
+        // take() may have flushed queued changes (this entry touches one of their resources); if
+        // that failed, nothing after them may commit, least of all this entry's marker.
+        if (pipeline_error) co_return pipeline_error;
         const store::resource_key key = f.key;
         if (!f.link_problem.empty()) co_return co_await fail(e, next, key, f.link_problem, t0);
         const backend::resource_ref ref{r.category, key};

@@ -633,6 +633,57 @@ TEST_CASE("origin tracking: a parent records who authored a pushed change and wh
     CHECK(stored(f.parent, {"fhir", "Patient", "r1"}).origin_node == "root");
 }
 
+namespace {
+
+// The parent, but its first batch of changes fails as if the link dropped (503).
+class first_batch_fails final : public backend::local_backend {
+public:
+    explicit first_batch_fails(backend::local_backend& inner) : inner_(inner) {}
+    std::string_view kind() const noexcept override { return inner_.kind(); }
+    std::string feed_key(const std::string& c) const override { return inner_.feed_key(c); }
+    asio::awaitable<feed::run_status> read_feed(std::string c, feed::entry_processor p, feed::entries_hook a) override {
+        co_return co_await inner_.read_feed(std::move(c), std::move(p), std::move(a));
+    }
+    asio::awaitable<backend::get_result> get(backend::resource_ref r) override { co_return co_await inner_.get(std::move(r)); }
+    asio::awaitable<void> get_each(std::vector<backend::resource_ref> refs, get_handler each) override {
+        co_await inner_.get_each(std::move(refs), std::move(each));
+    }
+    std::size_t batch_limit() const noexcept override { return inner_.batch_limit(); }
+    asio::awaitable<backend::apply_result> apply(backend::change c) override { co_return co_await inner_.apply(std::move(c)); }
+    asio::awaitable<std::vector<backend::apply_result>> apply_many(std::vector<backend::change> changes) override {
+        if (failed_++ == 0) {
+            std::vector<backend::apply_result> out(changes.size());
+            for (auto& r : out) {
+                r.ec = backend::errc::unavailable;
+                r.detail = "503 (the test's)";
+            }
+            co_return out;
+        }
+        co_return co_await inner_.apply_many(std::move(changes));
+    }
+
+private:
+    backend::local_backend& inner_;
+    int failed_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("batched pushes: a failed batch flushed early (a later entry touched its resource) lets no later marker pass it") {
+    family f("{}", 50);
+    REQUIRE(f.child.call("PUT", "/ws/fhir2/R4/Patient/p1", patient("p1", "First")).status == 201);
+    REQUIRE(f.child.call("PUT", "/ws/fhir2/R4/Patient/p2", patient("p2", "Second")).status == 201);
+    REQUIRE(f.child.call("PUT", "/ws/fhir2/R4/Patient/p1", patient("p1", "FirstAgain")).status == 200);  // p1's second event
+    first_batch_fails flaky(*f.up);
+    auto r = test::run_until_done(f.ioc, sync::replicate(f.child.local(), flaky, f.child.st(), params("push", {"patient"})));
+    CHECK(r.error);  // the run ended at the failed batch
+    // The next run sends everything the failed batch held: nothing was skipped.
+    auto again = test::run_until_done(f.ioc, sync::replicate(f.child.local(), flaky, f.child.st(), params("push", {"patient"})));
+    REQUIRE_FALSE(again.error);
+    CHECK(f.family_at(f.parent, "p1") == "FirstAgain");
+    CHECK(f.family_at(f.parent, "p2") == "Second");
+}
+
 TEST_CASE("batched pushes: OpenMRS without batch is written one by one, creating on 404") {
     openmrs_family fam;
     fam.openmrs.capability_statement =
