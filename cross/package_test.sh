@@ -58,8 +58,8 @@ getent passwd edgesync >/dev/null && es_die "a user edgesync exists already: not
 [ -e /var/lib/edgesync ] && es_die "/var/lib/edgesync exists already: not touching this machine"
 dpkg-query -W edgesync >/dev/null 2>&1 && es_die "edgesync is installed already: not touching this machine"
 pid=""
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null
+cleanup() {  # (every step may fail here: the trap must reach the end)
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
     pkill -u edgesync -f 'edgesync run' 2>/dev/null || true
     dpkg --purge edgesync >/dev/null 2>&1 || true
     rm -rf /var/lib/edgesync  # made by this test (checked absent above)
