@@ -215,6 +215,27 @@ std::int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// An id as the admin API gives them: digits only (so nothing else ever lands in a request path).
+bool is_id(std::string_view s) {
+    return !s.empty() && s.size() <= 18 && s.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+// A query value, percent-encoded (RFC 3986 unreserved characters pass as they are).
+std::string query_value(std::string_view v) {
+    std::string out;
+    for (const char c : v) {
+        const auto ch = static_cast<unsigned char>(c);
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+            out += static_cast<char>(ch);
+        } else {
+            char buf[4];
+            std::snprintf(buf, sizeof buf, "%%%02X", ch);
+            out += buf;
+        }
+    }
+    return out;
+}
+
 std::string clip(std::string s, std::size_t n) {
     for (char& ch : s)
         if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';
@@ -265,7 +286,7 @@ int failed_command(const connection& c, const std::vector<std::string_view>& a) 
     if (a.empty()) return usage("failed: list, retry ID or discard ID");
     if (a[0] == "list") {
         std::string q;
-        if (a.size() == 3 && a[1] == "--state") q = "?state=" + std::string(a[2]);
+        if (a.size() == 3 && a[1] == "--state") q = "?state=" + query_value(a[2]);
         else if (a.size() != 1) return usage("failed list [--state pending|parked]");
         auto v = parsed(c, call(c, http::verb::get, "/failed" + q), code);
         if (!v || c.json_out) return code;
@@ -279,7 +300,7 @@ int failed_command(const connection& c, const std::vector<std::string_view>& a) 
         }
         return 0;
     }
-    if ((a[0] == "retry" || a[0] == "discard") && a.size() == 2) {
+    if ((a[0] == "retry" || a[0] == "discard") && a.size() == 2 && is_id(a[1])) {
         const std::string id(a[1]);
         auto v = parsed(c, call(c, a[0] == "retry" ? http::verb::post : http::verb::delete_, "/failed/" + id + (a[0] == "retry" ? "/retry" : "")), code);
         if (v && !c.json_out) std::printf("failed event %s %s\n", id.c_str(), a[0] == "retry" ? "will be retried at the next run" : "discarded");
@@ -293,7 +314,7 @@ int conflicts_command(const connection& c, const std::vector<std::string_view>& 
     if (a.empty()) return usage("conflicts: list, show ID or resolve ID");
     if (a[0] == "list") {
         std::string q;
-        if (a.size() == 3 && a[1] == "--status") q = "?status=" + std::string(a[2]);
+        if (a.size() == 3 && a[1] == "--status") q = "?status=" + query_value(a[2]);
         else if (a.size() != 1) return usage("conflicts list [--status open|resolved]");
         auto v = parsed(c, call(c, http::verb::get, "/conflicts" + q), code);
         if (!v || c.json_out) return code;
@@ -304,7 +325,7 @@ int conflicts_command(const connection& c, const std::vector<std::string_view>& 
                         clip(str(x, "type") + "/" + str(x, "uuid"), 50).c_str(), str(x, "policy").c_str(), when(num(x, "detected_at"), now).c_str());
         return 0;
     }
-    if (a[0] == "show" && a.size() == 2) {
+    if (a[0] == "show" && a.size() == 2 && is_id(a[1])) {
         auto v = parsed(c, call(c, http::verb::get, "/conflicts/" + std::string(a[1])), code);
         if (!v || c.json_out) return code;
         std::printf("conflict %s: %s/%s (%s, %s), peer %s, policy %s\n", str(*v, "id").c_str(), str(*v, "type").c_str(), str(*v, "uuid").c_str(),
@@ -312,7 +333,7 @@ int conflicts_command(const connection& c, const std::vector<std::string_view>& 
         std::printf("\nlocal (this node):\n%s\n\nremote (the peer):\n%s\n", str(*v, "local").c_str(), str(*v, "remote").c_str());
         return 0;
     }
-    if (a[0] == "resolve" && a.size() == 4) {
+    if (a[0] == "resolve" && a.size() == 4 && is_id(a[1])) {
         json::object body;
         if (a[2] == "--choose" && (a[3] == "local" || a[3] == "remote")) {
             body["choose"] = std::string(a[3]);
@@ -345,7 +366,7 @@ int audit_command(const connection& c, const std::vector<std::string_view>& a) {
             const auto k = a[i];
             if (i + 1 >= a.size() || !(k == "--direction" || k == "--status" || k == "--category" || k == "--resource" || k == "--limit" || k == "--before"))
                 return usage("audit list: unknown or incomplete option '" + std::string(k) + "'");
-            q += (q.empty() ? "?" : "&") + std::string(k.substr(2)) + "=" + std::string(a[++i]);
+            q += (q.empty() ? "?" : "&") + std::string(k.substr(2)) + "=" + query_value(a[++i]);
         }
         auto v = parsed(c, call(c, http::verb::get, "/audit" + q), code);
         if (!v || c.json_out) return code;
@@ -358,7 +379,7 @@ int audit_command(const connection& c, const std::vector<std::string_view>& a) {
         if (const auto* next = v->as_object().if_contains("next_before")) std::printf("(more: --before %s)\n", json::serialize(*next).c_str());
         return 0;
     }
-    if (a[0] == "show" && a.size() == 2) {
+    if (a[0] == "show" && a.size() == 2 && is_id(a[1])) {
         auto v = parsed(c, call(c, http::verb::get, "/audit/" + std::string(a[1])), code);
         if (!v || c.json_out) return code;
         for (const char* k : {"id", "at", "direction", "category", "type", "uuid", "action", "status", "error", "origin", "peer", "transport", "duration_ms"})

@@ -332,4 +332,9 @@ TEST_CASE("an operator starts a run now through the admin API instead of waiting
     CHECK(not_found.status == 1);
     CHECK_THAT(not_found.output, Catch::Matchers::Contains("no audit entry 999999"));
     CHECK(cli({"failed", "frobnicate"}).status == 2);
+    CHECK(cli({"failed", "retry", "../sync/pull"}).status == 2);  // ids are numbers, never paths
+    // A value is encoded: this is one (unknown) category, not "patient" and a second parameter.
+    auto filtered = cli({"audit", "list", "--direction", "pull", "--category", "patient&category=", "--json"});
+    REQUIRE(filtered.status == 0);
+    CHECK(boost::json::parse(filtered.output).at("audit").as_array().empty());
 }
