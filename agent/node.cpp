@@ -200,9 +200,7 @@ asio::awaitable<void> sync_loop(backend::local_backend& source, backend::local_b
         status.category.clear();
         status.entries = status.written = status.run_entries = status.run_written = 0;
         status.next_run = 0;
-        m.directions[p.direction].running = true;
         auto r = co_await sync::replicate(source, target, st, p);
-        m.directions[p.direction].running = false;
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
         using cr = sync::category_result;
         status.running = false;
@@ -217,7 +215,6 @@ asio::awaitable<void> sync_loop(backend::local_backend& source, backend::local_b
         status.last_error = r.error ? r.detail : std::string();
         if (!r.error) status.last_success = status.last_finished;
         m.sync_run(p.direction, r, static_cast<double>(ms) / 1000.0);
-        if (!r.error) m.directions[p.direction].last_success_unix = static_cast<double>(status.last_success) / 1000.0;
         log::info("sync_run", {{"direction", p.direction}, {"entries", r.total(&cr::entries)}, {"written", r.total(&cr::written)},
                                {"agreed", r.total(&cr::agreed)}, {"kept", r.total(&cr::kept)}, {"failed", r.total(&cr::failed)},
                                {"conflicts", r.total(&cr::conflicts)}, {"ms", ms},
@@ -366,8 +363,12 @@ int run_node(const config::node_config& cfg) {
     };
     api::add_admin_routes(*routes, st, *local, parent.get(), admin);
     api::metrics metrics;
-    metrics.directions["pull"].enabled = pull_trigger.enabled;
-    metrics.directions["push"].enabled = push_trigger.enabled;
+    metrics.directions = [&pull_trigger, &push_trigger] {
+        std::map<std::string, api::metrics::direction_gauges> g;
+        for (const auto* t : {&pull_trigger, &push_trigger})
+            g[t == &pull_trigger ? "pull" : "push"] = {t->enabled, t->status.running, static_cast<double>(t->status.last_success) / 1000.0};
+        return g;
+    };
     api::add_metrics_route(*routes, st, metrics, net::role_admin);
     auto users = agent::http_users(cfg.server);
     auto auth = users.empty() ? nullptr : std::make_shared<net::authenticator>(std::move(users));

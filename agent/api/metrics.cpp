@@ -99,12 +99,13 @@ std::string metrics::render(const std::string& current) const {
     for (const auto& [d, n] : retried_) out += "edgesync_sync_retried_total{direction=\"" + label(d) + "\"} " + std::to_string(n) + "\n";
     head(out, "edgesync_sync_recovered_total", "counter", "Retried failures that went through.");
     for (const auto& [d, n] : recovered_) out += "edgesync_sync_recovered_total{direction=\"" + label(d) + "\"} " + std::to_string(n) + "\n";
+    const auto gauges = directions ? directions() : std::map<std::string, direction_gauges>{};
     head(out, "edgesync_sync_running", "gauge", "1 while a run of the direction is in progress.");
-    for (const auto& [d, g] : directions) out += "edgesync_sync_running{direction=\"" + label(d) + "\"} " + (g.running ? "1" : "0") + "\n";
+    for (const auto& [d, g] : gauges) out += "edgesync_sync_running{direction=\"" + label(d) + "\"} " + (g.running ? "1" : "0") + "\n";
     head(out, "edgesync_sync_enabled", "gauge", "1 when the direction is configured.");
-    for (const auto& [d, g] : directions) out += "edgesync_sync_enabled{direction=\"" + label(d) + "\"} " + (g.enabled ? "1" : "0") + "\n";
+    for (const auto& [d, g] : gauges) out += "edgesync_sync_enabled{direction=\"" + label(d) + "\"} " + (g.enabled ? "1" : "0") + "\n";
     head(out, "edgesync_sync_last_success_timestamp_seconds", "gauge", "When the direction last completed a run without error (0: never).");
-    for (const auto& [d, g] : directions)
+    for (const auto& [d, g] : gauges)
         out += "edgesync_sync_last_success_timestamp_seconds{direction=\"" + label(d) + "\"} " + number(g.last_success_unix) + "\n";
 
     head(out, "edgesync_http_requests_total", "counter", "HTTP requests answered, by area and status class.");

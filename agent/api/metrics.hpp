@@ -31,12 +31,13 @@ public:
     // One HTTP request answered by this node's server.
     void http_request(const net::server_params::request_done& d);
 
-    // A direction's live state, for gauges (set by the node's loops).
+    // A direction's live state, for gauges: read at each scrape from what the node's loops keep
+    // (the same state GET /admin/api/status shows), never copied here.
     struct direction_gauges {
         bool enabled = false, running = false;
         double last_success_unix = 0;  // 0 = never
     };
-    std::map<std::string, direction_gauges> directions;
+    std::function<std::map<std::string, direction_gauges>()> directions;
 
     // The text for /metrics: the counters plus `current` (store gauges) appended.
     std::string render(const std::string& current) const;
