@@ -273,6 +273,16 @@ int status_command(const connection& c) {
                     static_cast<long long>(last ? num(*last, "written") : 0), static_cast<long long>(last ? num(*last, "failed") : 0),
                     static_cast<long long>(last ? num(*last, "conflicts") : 0), clip(tail, 60).c_str());
     }
+    // Lag per feed: when its last run reached the end of the feed, and what that run handled.
+    std::printf("\n%-5s %-20s %-14s %10s  %s\n", "sync", "category", "caught up", "last run", "last error");
+    for (const char* d : {"pull", "push"}) {
+        const auto* dir = v->at("directions").as_object().if_contains(d);
+        const auto* feeds = dir ? dir->as_object().if_contains("feeds") : nullptr;
+        if (!feeds || !feeds->is_object()) continue;
+        for (const auto& [category, f] : feeds->as_object())
+            std::printf("%-5s %-20s %-14s %10lld  %s\n", d, std::string(category).c_str(), when(num(f, "caught_up_at"), now).c_str(),
+                        static_cast<long long>(num(f, "entries")), str(f, "error").empty() ? "-" : clip(str(f, "error"), 60).c_str());
+    }
     std::printf("\n%-60s %-14s %s\n", "feed read", "updated", "last entry");
     for (const auto& f : v->at("feeds").as_array())
         std::printf("%-60s %-14s %s\n", clip(str(f, "feed"), 60).c_str(), when(num(f, "updated_at"), now).c_str(), str(f, "last_entry").c_str());

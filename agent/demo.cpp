@@ -482,7 +482,10 @@ struct demo {
         const bool same = resources(all.at("clinic-a")) == total && resources(all.at("clinic-b")) == total;
         std::printf("  %s\n", same && clean ? "converged: every node holds the same resources, nothing failed, no conflicts"
                                             : "NOT converged: see the table above and the node logs");
-        std::printf("\nadmin API (token %s):\n", admin_token.c_str());
+        std::printf("\nadmin pages (sign in with an empty user name and the token %s):\n", admin_token.c_str());
+        for (const auto* n : {&district, &clinic_a, &clinic_b})
+            std::printf("  %-9s http://127.0.0.1:%u/admin/\n", n->name.c_str(), n->port);
+        std::printf("admin API (the same token):\n");
         for (const auto* n : {&district, &clinic_a, &clinic_b})
             std::printf("  %-9s curl -H 'Authorization: Bearer %s' http://127.0.0.1:%u/admin/api/status\n", n->name.c_str(), admin_token.c_str(), n->port);
         std::printf("  local-app token (FHIR at /ws/fhir2/R4, REST at /ws/rest/v1): %s\n", app_token.c_str());

@@ -32,6 +32,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <random>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -146,6 +147,14 @@ struct direction_status {
     std::size_t last_entries = 0, last_written = 0, last_failed = 0, last_conflicts = 0, last_recovered = 0;
     std::string last_error;
     std::int64_t next_run = 0;  // Unix ms, while waiting
+    // Per category, as its feed was last read: when a run last reached the feed's end (Unix ms;
+    // 0: never since start), how many events that run handled, and how its last run ended.
+    struct feed_lag {
+        std::int64_t caught_up_at = 0;
+        std::size_t entries = 0;
+        std::string error;
+    };
+    std::map<std::string, feed_lag> feeds;
 
     boost::json::object to_json(bool enabled) const {
         boost::json::object o{{"enabled", enabled}, {"running", running}};
@@ -159,6 +168,10 @@ struct direction_status {
                                             {"failed", last_failed}, {"conflicts", last_conflicts}, {"recovered", last_recovered},
                                             {"error", last_error}};
         o["last_success"] = last_success;
+        boost::json::object f;
+        for (const auto& [name, lag] : feeds)
+            f[name] = boost::json::object{{"caught_up_at", lag.caught_up_at}, {"entries", lag.entries}, {"error", lag.error}};
+        o["feeds"] = std::move(f);
         return o;
     }
 };
@@ -192,6 +205,12 @@ asio::awaitable<void> sync_loop(backend::local_backend& source, backend::local_b
         }
         status.entries = c.entries;
         status.written = c.written;
+        if (c.finished) {
+            auto& lag = status.feeds[c.category];
+            lag.entries = c.entries;
+            lag.error = c.feed.error ? c.feed.detail.empty() ? c.feed.error.message() : c.feed.detail : std::string();
+            if (!c.feed.error && !c.feed.paused) lag.caught_up_at = unix_ms();
+        }
     };
     for (;;) {
         const auto t0 = std::chrono::steady_clock::now();

@@ -14,7 +14,9 @@ host_pkgs=(g++ cmake ninja-build ccache git file pkg-config ca-certificates dpkg
            # the package test (cross/package_test.sh): pgrep
            procps
            # an independent Atom parser for the published feeds (tests/agent/feed_publisher_test.cpp)
-           python3-feedparser)
+           python3-feedparser
+           # the admin page driven in a real browser (tests/agent/admin_page_test.cpp)
+           chromium chromium-driver)
 cross_pkgs=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf g++-arm-linux-gnueabi qemu-user-static)
 bench_pkgs=(wrk time)
 

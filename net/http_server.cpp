@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 
@@ -268,6 +269,24 @@ asio::awaitable<reply> run_handler(session_state& st, const handler& h, request_
     co_return rep;
 }
 
+// A browser sending a write on behalf of a page from another origin (cross-site request forgery:
+// a form or fetch aimed here that would ride on credentials the browser holds, such as cached
+// Basic ones). Browsers mark such requests with Sec-Fetch-Site, and with an Origin that names the
+// other site; programs (children, apps, curl) send neither. Empty when the request may go on.
+std::string cross_site_write(const request& req) {
+    const auto m = req.method();
+    if (m == http::verb::get || m == http::verb::head || m == http::verb::options) return {};
+    const auto site = req["Sec-Fetch-Site"];
+    if (!site.empty() && site != "same-origin" && site != "none") return "a " + std::string(site) + " browser request may not change anything here";
+    const auto origin = req[http::field::origin];
+    if (origin.empty()) return {};
+    const auto sep = origin.find("://");
+    const auto host = req[http::field::host];
+    if (sep == std::string_view::npos || host.empty() || !boost::beast::iequals(origin.substr(sep + 3), host))
+        return "a request from the page of another origin (" + std::string(origin.substr(0, 200)) + ") may not change anything here";
+    return {};
+}
+
 // Routing, authentication and the handler for one fully read request.
 asio::awaitable<reply> dispatch(session_state& st, const request& req, const std::string& peer, principal& who) {
     std::string_view target = req.target();
@@ -284,6 +303,10 @@ asio::awaitable<reply> dispatch(session_state& st, const request& req, const std
             co_return rep;
         }
         co_return st.routes->refusal(path, http::status::not_found, "not found");
+    }
+    if (auto why = cross_site_write(req); !why.empty()) {
+        log::info("http_cross_site_refused", {{"peer", peer}, {"path", path}, {"origin", std::string(req[http::field::origin])}});
+        co_return st.routes->refusal(path, http::status::forbidden, why);
     }
     if (m.found->roles != k_public) {
         auto authz = req[http::field::authorization];
@@ -305,7 +328,10 @@ asio::awaitable<reply> dispatch(session_state& st, const request& req, const std
         if (ec) {
             log::info("http_auth_failed", {{"peer", peer}, {"path", path}, {"reason", ec.message()}});
             reply rep = st.routes->refusal(path, http::status::unauthorized, "authentication required: " + ec.message());
-            rep.headers.set(http::field::www_authenticate, "Basic realm=\"edgesync\", Bearer realm=\"edgesync\"");
+            // A script's request (the admin page's) gets no Basic challenge: the browser would answer
+            // one with its own password dialog instead of handing the refusal to the page.
+            rep.headers.set(http::field::www_authenticate, req["X-Requested-With"].empty() ? "Basic realm=\"edgesync\", Bearer realm=\"edgesync\""
+                                                                                            : "Bearer realm=\"edgesync\"");
             co_return rep;
         }
         if (!who.has_any(m.found->roles)) {

@@ -12,6 +12,13 @@
 //   GET    /admin/api/status                           the node at a glance: store, queues, feed
 //                                                      positions, each direction's current and last run
 // Errors are {"error":{"message":...}} with the matching status.
+//
+// The operator's page, GET /admin/ (GET /admin redirects there): one self-contained HTML document
+// (agent/api/admin_page.html, embedded at build time). It is the same static bytes for everyone
+// and holds no data, so it needs no credentials itself: its sign-in form asks for them and every
+// call it makes goes to the API above with an explicit Authorization header. Its
+// Content-Security-Policy admits only its own inline script and style (by hash) and connections
+// to this origin.
 #pragma once
 
 #include "net/router.hpp"
@@ -43,5 +50,9 @@ struct admin_params {
 
 // `local` and `parent` (null when this node has none) must outlive the router.
 void add_admin_routes(net::router& r, store::store& st, backend::local_backend& local, backend::local_backend* parent, admin_params p);
+
+// The page's bytes, and the Content-Security-Policy it is served with.
+std::string_view admin_page();
+std::string admin_page_csp();
 
 }  // namespace edgesync::api

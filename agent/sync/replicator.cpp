@@ -689,11 +689,12 @@ asio::awaitable<replicate_result> replicate(backend::local_backend& source, back
         feed::entries_hook ahead = [run](const std::vector<feed::feed_entry>& entries) { run->ahead(entries); };
         out.feed = co_await source.read_feed(r.category, std::move(process), std::move(ahead));
         co_await run->drain();
-        if (p.on_progress) p.on_progress(out);
         if (!out.feed.error && run->pipeline_error) {
             out.feed.error = run->pipeline_error;
             out.feed.detail = "a queued write failed";
         }
+        out.finished = true;
+        if (p.on_progress) p.on_progress(out);
         if (out.feed.error) {
             result.error = out.feed.error;
             result.detail = r.category + ": " + out.feed.detail;

@@ -101,6 +101,7 @@ struct category_result {
     std::size_t kept = 0;       // target's version kept, or an echo skipped
     std::size_t failed = 0;     // queued for retry
     std::size_t conflicts = 0;  // parked
+    bool finished = false;      // the category's run is over (feed.error says how it ended)
     feed::run_status feed;
 };
 

@@ -269,6 +269,12 @@ TEST_CASE("an operator starts a run now through the admin API instead of waiting
     CHECK(s.at("directions").at("pull").at("last_success").as_int64() > 0);
     CHECK(s.at("directions").at("pull").as_object().contains("next_run"));
     CHECK(s.at("store").at("resources").as_int64() == 1);
+    // Lag per feed: each category's feed was read to its end by that run.
+    const auto& lag = s.at("directions").at("pull").at("feeds").at("patient");
+    CHECK(lag.at("caught_up_at").as_int64() >= s.at("directions").at("pull").at("last_success").as_int64() - 60'000);
+    CHECK(lag.at("caught_up_at").as_int64() > 0);
+    CHECK(lag.at("error") == "");
+    CHECK(s.at("directions").at("pull").at("feeds").as_object().contains("location"));
     CHECK(s.at("events").at("patient").as_int64() == 1);
     CHECK(s.at("queues").at("failed_parked").as_int64() == 0);
     bool reads_root_patient_feed = false;
@@ -304,7 +310,8 @@ TEST_CASE("an operator starts a run now through the admin API instead of waiting
     auto status = cli({"status"});
     CHECK(status.status == 0);
     CHECK_THAT(status.output, Catch::Matchers::Contains("node leaf") && Catch::Matchers::Contains("store: 1 resources") &&
-                                  Catch::Matchers::Contains("/ws/atomfeed/patient/") && Catch::Matchers::Contains("0 parked"));
+                                  Catch::Matchers::Contains("/ws/atomfeed/patient/") && Catch::Matchers::Contains("0 parked") &&
+                                  Catch::Matchers::Contains("caught up") && Catch::Matchers::Matches("(.|\n)*pull +patient +[0-9]+s ago(.|\n)*"));
     auto as_json = cli({"status", "--json"});
     REQUIRE(as_json.status == 0);
     CHECK(boost::json::parse(as_json.output).at("node") == "leaf");

@@ -349,6 +349,62 @@ TEST_CASE("routes require credentials and roles", "[net][http_server][auth]") {
     });
 }
 
+TEST_CASE("cross-site request forgery: a browser write sent from another site's page is refused, the node's own page and programs are not", "[net][http_server][auth]") {
+    fixture f;
+    f.start();
+    f.run([&]() -> asio::awaitable<void> {
+        beast::tcp_stream s(f.ioc);
+        co_await s.async_connect(f.ep, asio::use_awaitable);
+        const std::string host = "127.0.0.1:" + std::to_string(f.ep.port());
+        auto post = [&](std::string_view origin, std::string_view site) {
+            net::request r{http::verb::post, "/echo/x", 11};
+            r.set(http::field::host, host);
+            if (!origin.empty()) r.set(http::field::origin, origin);
+            if (!site.empty()) r.set("Sec-Fetch-Site", site);
+            r.body() = "{\"choose\":\"local\"}";
+            r.prepare_payload();
+            return r;
+        };
+        // A form on another site, posted by the victim's browser.
+        auto forged = co_await roundtrip(s, post("http://evil.example", "cross-site"));
+        CHECK(forged.result() == http::status::forbidden);
+        CHECK_THAT(forged.body(), Catch::Matchers::Contains("cross-site"));
+        // An older browser that sends only Origin, and a sandboxed page ("null").
+        CHECK((co_await roundtrip(s, post("http://evil.example", ""))).result() == http::status::forbidden);
+        CHECK((co_await roundtrip(s, post("null", ""))).result() == http::status::forbidden);
+        CHECK((co_await roundtrip(s, post("http://127.0.0.1", "same-site"))).result() == http::status::forbidden);
+        // The node's own page, and a program that sends neither header.
+        CHECK((co_await roundtrip(s, post("http://" + host, "same-origin"))).result() == http::status::ok);
+        CHECK((co_await roundtrip(s, post("", ""))).result() == http::status::ok);
+        // Reads are not writes: a cross-site GET is answered (and reveals nothing to that page:
+        // the browser keeps the answer from it).
+        auto read = get("/echo/x");
+        read.set(http::field::origin, "http://evil.example");
+        read.set("Sec-Fetch-Site", "cross-site");
+        CHECK((co_await roundtrip(s, read)).result() == http::status::ok);
+        co_await f.server->stop(std::chrono::seconds(1));
+    });
+}
+
+TEST_CASE("a script's request is challenged with Bearer only, so a browser opens no password dialog over the admin page", "[net][http_server][auth]") {
+    fixture f;
+    f.auth = std::make_shared<net::authenticator>(std::vector<net::user_entry>{{"ops", "", net::sha256_hex("t"), net::role_admin, {}}});
+    f.start();
+    f.run([&]() -> asio::awaitable<void> {
+        beast::tcp_stream s(f.ioc);
+        co_await s.async_connect(f.ep, asio::use_awaitable);
+        auto plain = co_await roundtrip(s, get("/secret"));
+        CHECK(plain.result() == http::status::unauthorized);
+        CHECK(plain[http::field::www_authenticate] == "Basic realm=\"edgesync\", Bearer realm=\"edgesync\"");
+        auto req = get("/secret");
+        req.set("X-Requested-With", "edgesync-admin");
+        auto scripted = co_await roundtrip(s, req);
+        CHECK(scripted.result() == http::status::unauthorized);
+        CHECK(scripted[http::field::www_authenticate] == "Bearer realm=\"edgesync\"");
+        co_await f.server->stop(std::chrono::seconds(1));
+    });
+}
+
 TEST_CASE("stop closes idle keep-alive connections and refuses new ones", "[net][http_server]") {
     fixture f;
     f.start();
