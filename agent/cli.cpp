@@ -1,6 +1,11 @@
 #include "agent/cli.hpp"
 
+#include "agent/api/admin.hpp"
+#include "agent/backend/embedded.hpp"
 #include "agent/config.hpp"
+#include "agent/store_setup.hpp"
+#include "net/router.hpp"
+#include "store/store.hpp"
 #include "net/http_client.hpp"
 #include "net/tls.hpp"
 
@@ -43,6 +48,8 @@ struct connection {
     std::string token;
     std::string ca_file;  // https: the CA (or self-signed certificate) to trust
     bool json_out = false;
+    // From -c: when the node does not answer, reads are served from its store (read-only).
+    std::optional<config::node_config> node;
 };
 
 std::optional<std::string> read_file(const std::string& path) {
@@ -100,6 +107,7 @@ std::optional<connection> connection_of(std::vector<std::string_view>& args, std
         const bool tls = r.config->server.tls.enabled;
         c.base = std::string(tls ? "https://" : "http://") + host + ":" + std::to_string(r.config->server.listen_port);
         if (tls && c.ca_file.empty()) c.ca_file = r.config->server.tls.cert_file;
+        c.node = std::move(*r.config);
     } else {
         while (!url.empty() && url.back() == '/') url.pop_back();
         c.base = url;
@@ -115,7 +123,9 @@ std::optional<connection> connection_of(std::vector<std::string_view>& args, std
     } else if (const char* env = std::getenv("EDGESYNC_ADMIN_TOKEN")) {
         c.token = env;
     }
-    if (c.token.empty()) {
+    // Without a token the node refuses every call (and says so); with its config the CLI can
+    // still read the store of a node that is down.
+    if (c.token.empty() && !c.node) {
         why = "no admin credentials: set EDGESYNC_ADMIN_TOKEN, or give --token-file FILE";
         return std::nullopt;
     }
@@ -128,7 +138,66 @@ struct answer {
     std::string failure;  // transport: what went wrong
 };
 
+answer offline_call(const connection& c, const std::string& path, const std::string& transport_failure);
+answer online_call(const connection& c, http::verb method, const std::string& path, std::string body);
+
 answer call(const connection& c, http::verb method, const std::string& path, std::string body = {}) {
+    auto out = online_call(c, method, path, std::move(body));
+    // The node does not answer: reads come from its store instead; changes need the node.
+    if (!out.failure.empty() && c.node && method == http::verb::get) return offline_call(c, path, out.failure);
+    if (!out.failure.empty() && c.node) out.failure += "; the node must be running for changes (reads work from its store while it is down)";
+    return out;
+}
+
+// The admin API's own handlers, run in this process over the node's store opened read-only
+// (only the reader connection: no lock, no migration, no write). Used when the node is down.
+answer offline_call(const connection& c, const std::string& path, const std::string& transport_failure) {
+    const auto& cfg = *c.node;
+    auto opts = store_options(cfg);
+    opts.read_only = true;
+    std::string why;
+    auto st = store::store::open(opts, why);
+    if (!st) return {0, {}, transport_failure + "; and its store cannot be read either: " + why};
+    std::fprintf(stderr, "edgesync: the node at %s does not answer (%s): read from its store %s instead (read-only)\n", c.base.c_str(),
+                 transport_failure.c_str(), opts.path.c_str());
+    auto local = backend::make_embedded_backend(**st, {});
+    net::router routes;
+    api::admin_params ap;
+    ap.roles = net::role_admin;
+    ap.node_id = cfg.instance_id;
+    const bool pull_on = cfg.has_parent() && cfg.pull.enabled, push_on = cfg.has_parent() && cfg.push.enabled;
+    ap.directions = [pull_on, push_on]() -> json::value {
+        auto dir = [](bool on) { return json::object{{"enabled", on}, {"running", false}, {"last_success", 0}, {"feeds", json::object{}}}; };
+        return json::object{{"pull", dir(pull_on)}, {"push", dir(push_on)}};
+    };
+    api::add_admin_routes(routes, **st, *local, nullptr, ap);
+    const std::string target = "/admin/api" + path;
+    const auto q = target.find('?');
+    const std::string route_path = target.substr(0, q);
+    auto m = routes.match(http::verb::get, route_path);
+    if (!m.found) return {404, R"({"error":{"message":"no such admin resource"}})", {}};
+    net::request req{http::verb::get, target, 11};
+    net::request_context ctx{req, route_path, q == std::string::npos ? std::string_view{} : std::string_view(target).substr(q + 1),
+                             std::move(m.params), net::principal{"cli", net::role_admin, {}}, "local"};
+    answer out;
+    asio::io_context ioc(1);
+    asio::co_spawn(ioc, m.found->h(ctx), [&](std::exception_ptr e, net::reply r) {
+        if (e) out.failure = "reading the store threw";
+        else out = {static_cast<unsigned>(r.status), std::move(r.body), {}};
+    });
+    ioc.run();
+    if (out.status == 200 && route_path == "/admin/api/status") {
+        boost::system::error_code ec;
+        auto v = json::parse(out.body, ec);
+        if (!ec && v.is_object()) {
+            v.as_object()["offline"] = true;
+            out.body = json::serialize(v);
+        }
+    }
+    return out;
+}
+
+answer online_call(const connection& c, http::verb method, const std::string& path, std::string body) {
     asio::io_context ioc(1);
     net::client_params cp;
     cp.use_env_proxy = false;  // the node is on this machine
@@ -145,7 +214,7 @@ answer call(const connection& c, http::verb method, const std::string& path, std
     net::client_request req;
     req.method = method;
     req.url = c.base + "/admin/api" + path;
-    req.authorization = "Bearer " + c.token;
+    if (!c.token.empty()) req.authorization = "Bearer " + c.token;
     if (!body.empty()) req.headers.set(http::field::content_type, "application/json");
     req.body = std::move(body);
     answer out;
@@ -249,7 +318,11 @@ int status_command(const connection& c) {
     const std::int64_t now = num(*v, "now");
     const auto& store = v->at("store");
     const auto& q = v->at("queues");
-    std::printf("node %s (edgesync %s) at %s\n", str(*v, "node").c_str(), str(*v, "version").c_str(), c.base.c_str());
+    const bool offline = v->as_object().contains("offline");
+    if (offline)
+        std::printf("node %s is NOT RUNNING (nothing answers at %s): this is what its store holds\n", str(*v, "node").c_str(), c.base.c_str());
+    else
+        std::printf("node %s (edgesync %s) at %s\n", str(*v, "node").c_str(), str(*v, "version").c_str(), c.base.c_str());
     std::printf("store: %lld resources, %lld tombstones, %.1f MB%s%s\n", static_cast<long long>(num(store, "resources")),
                 static_cast<long long>(num(store, "tombstones")), static_cast<double>(num(store, "bytes")) / 1e6,
                 str(store, "last_error").empty() ? "" : ", last error: ", str(store, "last_error").c_str());
@@ -263,7 +336,7 @@ int status_command(const connection& c) {
         const bool enabled = dir->at("enabled").as_bool();
         const bool running = dir->at("running").as_bool();
         const auto* last = dir->as_object().if_contains("last");
-        std::string state = !enabled ? "off" : running ? "running" : "waiting";
+        std::string state = !enabled ? "off" : offline ? "down" : running ? "running" : "waiting";
         std::string tail;
         if (last && !str(*last, "error").empty()) tail = str(*last, "error");
         else if (running) tail = "now: " + str(dir->at("current"), "category") + ", " + std::to_string(num(dir->at("current"), "entries")) + " entries";

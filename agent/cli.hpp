@@ -9,6 +9,9 @@
 // (visible to other users in the process list). --json prints the API's JSON as it came; otherwise
 // tables for people. Exit 0 on success, 1 when the node refused or could not be reached (the
 // message says which), 2 for a usage error.
+// When the node does not answer and its config is known (-c), the read commands (status, lists,
+// show) are answered from its store, opened read-only, by the same handlers the API runs, and
+// say so on stderr; commands that change something need the node running.
 #pragma once
 
 #include <string_view>

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 using namespace edgesync;
@@ -313,4 +314,63 @@ TEST_CASE("the example config is valid and documents every field", "[config]") {
         ++checked;
     }
     CHECK(checked > 80);
+}
+
+namespace {
+
+// A reader path as the reference writes it: "$.server.users[3].name" -> "server.users[].name";
+// keys chosen by the user (category names) become placeholders.
+std::string reference_path(std::string p) {
+    if (p.rfind("$.", 0) == 0) p = p.substr(2);
+    std::string out;
+    for (std::size_t i = 0; i < p.size(); ++i) {
+        if (p[i] == '[') {
+            out += "[]";
+            i = p.find(']', i);
+            continue;
+        }
+        out += p[i];
+    }
+    std::vector<std::string> parts;
+    std::stringstream in(out);
+    for (std::string s; std::getline(in, s, '.');) parts.push_back(s);
+    for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+        if (parts[i] == "categories" && i == 0) parts[i + 1] = "<name>";
+        if (parts[i] == "clients" && i == 1) parts[i + 1] = "<category>";
+    }
+    std::string joined;
+    for (const auto& s : parts) joined += (joined.empty() ? "" : ".") + s;
+    return joined;
+}
+
+}  // namespace
+
+TEST_CASE("the configuration reference documents every field the reader knows, and no field it does not", "[config]") {
+    const std::string doc = test::read_file(EDGESYNC_SOURCE_DIR "/docs/configuration.md");
+    // The fields: every path the reader consulted for the example (which sets every field,
+    // including the map-valued ones) and for an empty config (which walks every default).
+    std::set<std::string> fields;
+    for (const auto* text : {"{}", ""}) {
+        const std::string t = *text ? text : test::read_file(EDGESYNC_SOURCE_DIR "/agent/config/edgesync.example.jsonc");
+        auto r = config::parse_config(t, EDGESYNC_SOURCE_DIR "/agent/config");
+        REQUIRE(r.config);
+        for (const auto& p : r.visited_paths) fields.insert(reference_path(p));
+    }
+    CHECK(fields.size() > 80);
+    // The reference names each in a table row's first cell: "| `server.listen` | ...".
+    std::set<std::string> documented;
+    std::stringstream lines(doc);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("| `", 0) != 0) continue;
+        const auto end = line.find('`', 3);
+        if (end != std::string::npos) documented.insert(line.substr(3, end - 3));
+    }
+    for (const auto& f : fields) {
+        INFO("field missing from docs/configuration.md: " << f);
+        CHECK(documented.count(f) == 1);
+    }
+    for (const auto& d : documented) {
+        INFO("docs/configuration.md documents a field the reader does not know: " << d);
+        CHECK(fields.count(d) == 1);
+    }
 }

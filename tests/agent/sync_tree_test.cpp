@@ -344,4 +344,23 @@ TEST_CASE("an operator starts a run now through the admin API instead of waiting
     auto filtered = cli({"audit", "list", "--direction", "pull", "--category", "patient&category=", "--json"});
     REQUIRE(filtered.status == 0);
     CHECK(boost::json::parse(filtered.output).at("audit").as_array().empty());
+
+    // The node stopped: the read commands are answered from its store, read-only, and say so;
+    // a command that would change something says the node must run.
+    leaf.proc->terminate();
+    auto down = cli({"status"});
+    CHECK(down.status == 0);
+    CHECK_THAT(down.output, Catch::Matchers::Contains("NOT RUNNING") && Catch::Matchers::Contains("read-only") &&
+                                Catch::Matchers::Contains("store: 1 resources") && Catch::Matchers::Contains("/ws/atomfeed/patient/"));
+    auto down_audit = cli({"audit", "list", "--direction", "pull", "--limit", "5", "--json"});
+    REQUIRE(down_audit.status == 0);
+    const auto json_start = down_audit.output.find('{');
+    REQUIRE(json_start != std::string::npos);
+    CHECK(boost::json::parse(down_audit.output.substr(json_start)).at("audit").as_array().at(0).at("uuid") == "now");
+    CHECK(cli({"failed", "list"}).status == 0);
+    auto down_sync = cli({"sync", "pull", "--now"});
+    CHECK(down_sync.status == 1);
+    CHECK_THAT(down_sync.output, Catch::Matchers::Contains("must be running"));
+    // Nothing was written: the store file is as the node left it.
+    CHECK(leaf.content().size() == 1);
 }
