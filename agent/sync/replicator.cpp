@@ -150,8 +150,11 @@ struct category_run {
                 if (auto e = store::clear_failure(ctx.db(), c.clear_failure); e && e != store::errc::not_found) return R(boost::system::in_place_error, e);
             if (c.failure)
                 if (auto f = store::record_failure(ctx.db(), *c.failure, retry, jitter, ctx.now()); !f) return R(boost::system::in_place_error, f.error());
-            if (c.conflict)
-                if (auto k = store::open_conflict(ctx.db(), *c.conflict); !k) return R(boost::system::in_place_error, k.error());
+            if (c.conflict) {
+                auto record = *c.conflict;
+                record.detected_at = ctx.now();  // when it was parked, as the audit row's time
+                if (auto k = store::open_conflict(ctx.db(), record); !k) return R(boost::system::in_place_error, k.error());
+            }
             if (c.agreed)
                 if (auto e = store::set_synced_fingerprint(ctx.db(), peer, c.agreed->first, c.agreed->second, ctx.now()))
                     return R(boost::system::in_place_error, e);

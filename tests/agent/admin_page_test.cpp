@@ -305,3 +305,71 @@ TEST_CASE("the admin page is one static document with a strict Content-Security-
     CHECK(http_call(port, "GET", "/admin/api/status", "", "Bearer app-token").status == 403);
     node.terminate();
 }
+
+TEST_CASE("the admin page in Chromium: a conflict shown side by side, settled with Keep this node's version", "[agent][admin][browser]") {
+    test::temp_dir tmp;
+    auto start = [&](const std::string& id, std::uint16_t port, std::uint16_t parent) {
+        std::string cfg = R"({"instance_id": ")" + id + R"(", "data_dir": ")" + id + R"(-data",
+  "server": {"listen": "127.0.0.1:)" + std::to_string(port) + R"(", "users": [
+    {"name": "admin", "token_sha256": ")" + net::sha256_hex("admin-token") + R"(", "roles": ["admin"]},
+    {"name": "child", "token_sha256": ")" + net::sha256_hex("child-token") + R"(", "roles": ["sync-peer"]},
+    {"name": "app", "token_sha256": ")" + net::sha256_hex("app-token") + R"(", "roles": ["local-app"]}]})";
+        if (parent)
+            cfg += R"(, "parent": {"url": "http://127.0.0.1:)" + std::to_string(parent) + R"(", "token": "child-token"},
+  "pull": {"interval": "1h", "categories": ["patient"]}, "push": {"enabled": false})";
+        cfg += "}\n";
+        auto argv = test::own_program(EDGESYNC_BINARY);
+        argv.insert(argv.end(), {"run", "-c", tmp.write(id + ".jsonc", cfg)});
+        auto p = std::make_unique<test::child_process>(argv, tmp.file(id + ".out"));
+        REQUIRE(test::wait_for_port(port, std::chrono::seconds(60)));
+        return p;
+    };
+    const std::uint16_t root_port = test::free_loopback_port(), leaf_port = test::free_loopback_port();
+    auto root = start("root", root_port, 0);
+    auto leaf = start("leaf", leaf_port, root_port);
+    auto patient = [](const std::string& family) {
+        return R"({"resourceType":"Patient","id":"pat-c","name":[{"family":")" + family + R"(","given":["Achieng"]}],"gender":"female","birthDate":"1988-02-11"})";
+    };
+    const std::string app = "Bearer app-token", admin = "Bearer admin-token";
+    REQUIRE(http_call(root_port, "PUT", "/ws/fhir2/R4/Patient/pat-c", patient("Odhiambo"), app).status == 201);
+    REQUIRE(http_call(leaf_port, "POST", "/admin/api/sync/pull", "", admin).status == 202);
+    REQUIRE(eventually([&] { return http_call(leaf_port, "GET", "/ws/fhir2/R4/Patient/pat-c", "", app).status == 200; }, std::chrono::seconds(30)));
+    // Both sides change it before they sync again: the next pull parks it (policy manual).
+    REQUIRE(http_call(root_port, "PUT", "/ws/fhir2/R4/Patient/pat-c", patient("Odhiambo-District"), app).status == 200);
+    REQUIRE(http_call(leaf_port, "PUT", "/ws/fhir2/R4/Patient/pat-c", patient("Odhiambo-Clinic"), app).status == 200);
+    REQUIRE(http_call(leaf_port, "POST", "/admin/api/sync/pull", "", admin).status == 202);
+    REQUIRE(eventually([&] {
+        auto r = http_call(leaf_port, "GET", "/admin/api/conflicts", "", admin);
+        return r.status == 200 && json::parse(r.body).at("conflicts").as_array().size() == 1;
+    }, std::chrono::seconds(30)));
+
+    browser b(tmp);
+    b.go("http://127.0.0.1:" + std::to_string(leaf_port) + "/admin/");
+    REQUIRE(b.wait_for("return !document.querySelector('#login').hidden;"));
+    b.type("#login-secret", "admin-token");  // an empty user name: the secret is a bearer token
+    b.click("#login-submit");
+    REQUIRE(b.wait_for("return !document.querySelector('#app').hidden;"));
+    b.click("nav button[data-tab=conflicts]");
+    REQUIRE(b.wait_for("return document.querySelectorAll('#conflicts tbody tr[data-conflict-id]').length === 1;"));
+    b.click("#conflicts tbody tr[data-conflict-id]");
+    REQUIRE(b.wait_for("return !document.querySelector('#conflict-detail').hidden;"));
+    // Side by side: this node's line on the left marked removed, the parent's on the right added;
+    // the lines both share are unmarked.
+    CHECK(b.js("return [...document.querySelectorAll('.diff .line.del')].some(e => e.textContent.includes('Odhiambo-Clinic'));") == true);
+    CHECK(b.js("return [...document.querySelectorAll('.diff .line.add')].some(e => e.textContent.includes('Odhiambo-District'));") == true);
+    CHECK(b.js("return [...document.querySelectorAll('.diff .line:not(.del):not(.add):not(.gap)')].some(e => e.textContent.includes('1988-02-11'));") == true);
+    CHECK(b.js("return [...document.querySelectorAll('.diff .line.del, .diff .line.add')].some(e => e.textContent.includes('1988-02-11'));") == false);
+    b.screenshot("admin_page_conflict.png");
+    b.click("#keep-local");
+    CHECK(b.wait_for("return document.querySelectorAll('#conflicts tbody tr[data-conflict-id]').length === 0;"));
+    auto resolved = http_call(leaf_port, "GET", "/admin/api/conflicts?status=resolved", "", admin);
+    REQUIRE(resolved.status == 200);
+    const auto list = json::parse(resolved.body).at("conflicts").as_array();
+    REQUIRE(list.size() == 1);
+    CHECK(list[0].at("resolution") == "local");
+    CHECK(list[0].at("resolved_by") == "admin");
+    auto kept = http_call(leaf_port, "GET", "/ws/fhir2/R4/Patient/pat-c", "", app);
+    CHECK_THAT(kept.body, Catch::Matchers::Contains("Odhiambo-Clinic"));
+    leaf->terminate();
+    root->terminate();
+}

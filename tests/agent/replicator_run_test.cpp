@@ -237,6 +237,10 @@ TEST_CASE("conflicts: the same Patient edited at both ends is parked under manua
         CHECK_THAT(*open[0].local_body, Catch::Matchers::Contains("AtChild"));
         CHECK_THAT(*open[0].remote_body, Catch::Matchers::Contains("AtParent"));
         CHECK(open[0].policy == "manual");
+        // When it was parked (it was 0 before: the operator's list showed no time).
+        const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+        CHECK(open[0].detected_at > now_ms - 600'000);
+        CHECK(open[0].detected_at <= now_ms + 1000);
         // Other records are not held up by it.
         REQUIRE(f.parent.call("PUT", "/ws/fhir2/R4/Patient/p2", patient("p2", "Other")).status == 201);
         CHECK(f.pull(params("pull", {"patient"})).total(&sync::category_result::written) == 1);
