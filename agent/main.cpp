@@ -11,33 +11,14 @@
 #include <string_view>
 #include <vector>
 
+namespace edgesync::agent {
+// The --help text: agent/help.txt, embedded at build time (the package installs the same file).
+extern const std::string_view k_help_text;
+}  // namespace edgesync::agent
+
 namespace {
 
-constexpr std::string_view k_usage =
-    "usage: edgesync <command> [options]\n"
-    "\n"
-    "commands:\n"
-    "  run -c FILE          start the node with the config FILE; stops cleanly on SIGINT/SIGTERM\n"
-    "  demo                 a district and two clinics on 127.0.0.1:8090-8092 in a throw-away folder:\n"
-    "                       seeds generated clinical data, syncs it with live progress, prints a\n"
-    "                       summary, then keeps the nodes up until Ctrl-C\n"
-    "                       (--once: exit after the summary; --patients N, default 500; --port P)\n"
-    "  check-config FILE    validate FILE without starting (exit 0 when valid, 1 when not)\n"
-    "  status               a running node at a glance: store, queues, each direction, feed reads\n"
-    "  failed list|retry ID|discard ID            the retry queue\n"
-    "  conflicts list|show ID|resolve ID           (--choose local|remote, or --merged FILE)\n"
-    "  audit list|show ID   the audit log (--direction --status --category --resource --limit --before)\n"
-    "  sync pull|push --now start a run now\n"
-    "                       these talk to the node's admin API: -c FILE (default\n"
-    "                       /etc/edgesync/edgesync.jsonc) or --url URL; the admin token from\n"
-    "                       EDGESYNC_ADMIN_TOKEN or --token-file FILE; --json for scripts\n"
-    "  hash-password        read a password, print its hash for users[].password_hash\n"
-    "                       (--iterations N; --token: make a bearer token and its token_sha256)\n"
-    "  version              print version, revision, target and linked library versions\n"
-    "  help                 print this text\n"
-    "\n"
-    "--version and --help work as well. The config file format is documented, field by field,\n"
-    "in agent/config/edgesync.example.jsonc.\n";
+const std::string_view k_usage = edgesync::agent::k_help_text;
 
 int usage_error(std::string_view msg) {
     std::fprintf(stderr, "edgesync: %.*s\n\n%.*s", static_cast<int>(msg.size()), msg.data(),

@@ -27,7 +27,8 @@ for deb in "$@"; do
     esac
     [[ $(basename "$deb") == *"_$arch.deb" ]] || es_die "$deb: file name does not match Architecture $arch"
     contents=$(dpkg-deb -c "$deb")
-    for f in ./usr/bin/edgesync ./lib/systemd/system/edgesync.service ./etc/edgesync/edgesync.jsonc ./usr/share/doc/edgesync/edgesync.example.jsonc; do
+    for f in ./usr/bin/edgesync ./lib/systemd/system/edgesync.service ./etc/edgesync/edgesync.jsonc ./usr/share/doc/edgesync/edgesync.example.jsonc \
+             ./usr/share/doc/edgesync/help.txt ./usr/share/doc/edgesync/configuration.md ./usr/share/doc/edgesync/operations.md; do
         grep -q " $f\$" <<<"$contents" || es_die "$deb: $f missing"
     done
     work=$(mktemp -d)

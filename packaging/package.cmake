@@ -4,7 +4,8 @@
 # /lib/systemd/system (not /usr/lib): where Debian 12's packages ship units.
 install(FILES ${CMAKE_SOURCE_DIR}/packaging/edgesync.service DESTINATION /lib/systemd/system)
 install(FILES ${CMAKE_SOURCE_DIR}/packaging/edgesync.jsonc DESTINATION /etc/edgesync PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
-install(FILES ${CMAKE_SOURCE_DIR}/agent/config/edgesync.example.jsonc DESTINATION share/doc/edgesync)
+install(FILES ${CMAKE_SOURCE_DIR}/agent/config/edgesync.example.jsonc ${CMAKE_SOURCE_DIR}/agent/help.txt
+              ${CMAKE_SOURCE_DIR}/docs/configuration.md ${CMAKE_SOURCE_DIR}/docs/operations.md DESTINATION share/doc/edgesync)
 
 if(EDGESYNC_TARGET_TRIPLE MATCHES "^x86_64")
   set(EDGESYNC_DEB_ARCH amd64)
