@@ -13,6 +13,7 @@
 #include "support/process.hpp"
 #include "support/run.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_pki.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -372,4 +373,47 @@ TEST_CASE("the admin page in Chromium: a conflict shown side by side, settled wi
     CHECK_THAT(kept.body, Catch::Matchers::Contains("Odhiambo-Clinic"));
     leaf->terminate();
     root->terminate();
+}
+
+TEST_CASE("the CLI reaches a node that serves HTTPS: its own certificate from the config, or the CA given with --ca", "[agent][admin][tls]") {
+    test::temp_dir tmp;
+    test::test_pki pki(tmp);
+    auto start = [&](const std::string& id, const test::issued& cert, std::uint16_t port) {
+        const std::string cfg = R"({"instance_id": ")" + id + R"(", "data_dir": ")" + id + R"(-data", "server": {"listen": "127.0.0.1:)" +
+                                std::to_string(port) + R"(", "tls": {"enabled": true, "cert_file": ")" + cert.cert_file + R"(", "key_file": ")" +
+                                cert.key_file + R"("}, "users": [{"name": "admin", "token_sha256": ")" + net::sha256_hex("admin-token") +
+                                R"(", "roles": ["admin"]}]}})";
+        const auto file = tmp.write(id + ".jsonc", cfg);
+        auto argv = test::own_program(EDGESYNC_BINARY);
+        argv.insert(argv.end(), {"run", "-c", file});
+        auto p = std::make_unique<test::child_process>(argv, tmp.file(id + ".out"));
+        REQUIRE(test::wait_for_port(port, std::chrono::seconds(60)));
+        return std::pair{std::move(p), file};
+    };
+    int calls = 0;
+    auto cli = [&](std::vector<std::string> args) {
+        auto argv = test::own_program(EDGESYNC_BINARY);
+        argv.insert(argv.end(), args.begin(), args.end());
+        argv.insert(argv.end(), {"--token", "admin-token"});
+        return test::run_command(argv, tmp.file("cli" + std::to_string(++calls) + ".out"));
+    };
+    // A self-signed certificate: the config's cert_file is the one to trust.
+    const auto self_port = test::free_loopback_port();
+    auto [self_node, self_cfg] = start("self", pki.self_signed("self"), self_port);
+    auto ok = cli({"status", "-c", self_cfg});
+    INFO(ok.output);
+    CHECK(ok.status == 0);
+    CHECK_THAT(ok.output, Catch::Matchers::Contains("node self") && Catch::Matchers::Contains("https://127.0.0.1:"));
+    // Signed by a CA: the CLI is told the CA; without it the certificate is refused by name.
+    const auto ca_port = test::free_loopback_port();
+    auto [ca_node, ca_cfg] = start("signed", pki.issue("signed"), ca_port);
+    const std::string url = "https://127.0.0.1:" + std::to_string(ca_port);
+    auto trusted = cli({"status", "--url", url, "--ca", pki.ca_file()});
+    CHECK(trusted.status == 0);
+    CHECK_THAT(trusted.output, Catch::Matchers::Contains("node signed"));
+    auto untrusted = cli({"status", "--url", url, "--ca", pki.self_signed("other").cert_file});
+    CHECK(untrusted.status == 1);
+    CHECK_THAT(untrusted.output, Catch::Matchers::Contains(url));
+    self_node->terminate();
+    ca_node->terminate();
 }
