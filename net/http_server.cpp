@@ -273,11 +273,16 @@ asio::awaitable<reply> run_handler(session_state& st, const handler& h, request_
 // a form or fetch aimed here that would ride on credentials the browser holds, such as cached
 // Basic ones). Browsers mark such requests with Sec-Fetch-Site, and with an Origin that names the
 // other site; programs (children, apps, curl) send neither. Empty when the request may go on.
+// A browser's own Sec-Fetch-Site is believed (so a reverse proxy that rewrites Host does not lock
+// the admin page out); only without it is Origin compared with Host.
 std::string cross_site_write(const request& req) {
     const auto m = req.method();
     if (m == http::verb::get || m == http::verb::head || m == http::verb::options) return {};
     const auto site = req["Sec-Fetch-Site"];
-    if (!site.empty() && site != "same-origin" && site != "none") return "a " + std::string(site) + " browser request may not change anything here";
+    if (!site.empty()) {
+        if (site == "same-origin" || site == "none") return {};
+        return "a " + std::string(site.substr(0, 40)) + " browser request may not change anything here";
+    }
     const auto origin = req[http::field::origin];
     if (origin.empty()) return {};
     const auto sep = origin.find("://");

@@ -375,6 +375,9 @@ TEST_CASE("cross-site request forgery: a browser write sent from another site's 
         CHECK((co_await roundtrip(s, post("http://127.0.0.1", "same-site"))).result() == http::status::forbidden);
         // The node's own page, and a program that sends neither header.
         CHECK((co_await roundtrip(s, post("http://" + host, "same-origin"))).result() == http::status::ok);
+        CHECK((co_await roundtrip(s, post("http://" + host, ""))).result() == http::status::ok);
+        // Behind a reverse proxy that rewrites Host, the browser's own verdict counts.
+        CHECK((co_await roundtrip(s, post("https://clinic.example.org", "same-origin"))).result() == http::status::ok);
         CHECK((co_await roundtrip(s, post("", ""))).result() == http::status::ok);
         // Reads are not writes: a cross-site GET is answered (and reveals nothing to that page:
         // the browser keeps the answer from it).
