@@ -10,6 +10,7 @@
 #include "net/tls.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -136,6 +137,7 @@ struct answer {
     unsigned status = 0;
     std::string body;
     std::string failure;  // transport: what went wrong
+    bool refused = false;  // nothing listens at the address: the node is not running
 };
 
 answer offline_call(const connection& c, const std::string& path, const std::string& transport_failure);
@@ -143,9 +145,10 @@ answer online_call(const connection& c, http::verb method, const std::string& pa
 
 answer call(const connection& c, http::verb method, const std::string& path, std::string body = {}) {
     auto out = online_call(c, method, path, std::move(body));
-    // The node does not answer: reads come from its store instead; changes need the node.
-    if (!out.failure.empty() && c.node && method == http::verb::get) return offline_call(c, path, out.failure);
-    if (!out.failure.empty() && c.node) out.failure += "; the node must be running for changes (reads work from its store while it is down)";
+    // Nothing listens (the node is down): reads come from its store instead; changes need the
+    // node. Any other failure (TLS, a timeout) may be a running node, so it is only reported.
+    if (out.refused && c.node && method == http::verb::get) return offline_call(c, path, out.failure);
+    if (out.refused && c.node) out.failure += "; the node must be running for changes (reads work from its store while it is down)";
     return out;
 }
 
@@ -220,7 +223,10 @@ answer online_call(const connection& c, http::verb method, const std::string& pa
     answer out;
     asio::co_spawn(ioc, client.request(std::move(req)), [&](std::exception_ptr e, boost::system::result<net::client_response> r) {
         if (e) out.failure = "the request threw";
-        else if (!r) out.failure = r.error().message();
+        else if (!r) {
+            out.failure = r.error().message();
+            out.refused = r.error() == boost::asio::error::connection_refused;
+        }
         else out = {r->status, std::move(r->body), {}};
     });
     ioc.run();
