@@ -124,8 +124,8 @@ struct fault_proxy::state : std::enable_shared_from_this<fault_proxy::state> {
     bool stopped = false;
     std::unique_ptr<asio::steady_timer> outage_timer;
 
-    state(asio::io_context& io, tcp::endpoint up, std::uint64_t s, link_faults f)
-        : ioc(io), acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)), upstream(up), seed(s), plan(s, std::move(f)) {}
+    state(asio::io_context& io, tcp::endpoint up, std::uint64_t s, link_faults f, std::uint16_t port)
+        : ioc(io), acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), port)), upstream(up), seed(s), plan(s, std::move(f)) {}
 
     std::chrono::milliseconds since_start() const {
         return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
@@ -289,8 +289,8 @@ struct fault_proxy::state : std::enable_shared_from_this<fault_proxy::state> {
     }
 };
 
-fault_proxy::fault_proxy(asio::io_context& ioc, tcp::endpoint upstream, std::uint64_t seed, link_faults faults)
-    : state_(std::make_shared<state>(ioc, upstream, seed, std::move(faults))) {
+fault_proxy::fault_proxy(asio::io_context& ioc, tcp::endpoint upstream, std::uint64_t seed, link_faults faults, std::uint16_t listen_port)
+    : state_(std::make_shared<state>(ioc, upstream, seed, std::move(faults), listen_port)) {
     state_->outage_timer = std::make_unique<asio::steady_timer>(ioc);
     asio::co_spawn(ioc, state_->accept_loop(), asio::detached);
     if (!state_->plan.faults().outages.empty()) asio::co_spawn(ioc, state_->outages(), asio::detached);

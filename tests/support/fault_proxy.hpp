@@ -68,8 +68,10 @@ private:
 
 class fault_proxy {
 public:
-    // Listens on 127.0.0.1 (an ephemeral port) and forwards each connection to `upstream`.
-    fault_proxy(boost::asio::io_context& ioc, boost::asio::ip::tcp::endpoint upstream, std::uint64_t seed, link_faults faults);
+    // Listens on 127.0.0.1:listen_port (0: an ephemeral port) and forwards each connection to
+    // `upstream`. Throws when the port cannot be bound.
+    fault_proxy(boost::asio::io_context& ioc, boost::asio::ip::tcp::endpoint upstream, std::uint64_t seed, link_faults faults,
+                std::uint16_t listen_port = 0);
     ~fault_proxy();
     fault_proxy(const fault_proxy&) = delete;
     fault_proxy& operator=(const fault_proxy&) = delete;
