@@ -4,10 +4,10 @@
 #include "agent/backend/embedded.hpp"
 #include "agent/config.hpp"
 #include "agent/store_setup.hpp"
-#include "net/router.hpp"
-#include "store/store.hpp"
 #include "net/http_client.hpp"
+#include "net/router.hpp"
 #include "net/tls.hpp"
+#include "store/store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/error.hpp>

@@ -18,11 +18,11 @@ extern const std::string_view k_help_text;
 
 namespace {
 
-const std::string_view k_usage = edgesync::agent::k_help_text;
+using edgesync::agent::k_help_text;
 
 int usage_error(std::string_view msg) {
     std::fprintf(stderr, "edgesync: %.*s\n\n%.*s", static_cast<int>(msg.size()), msg.data(),
-                 static_cast<int>(k_usage.size()), k_usage.data());
+                 static_cast<int>(k_help_text.size()), k_help_text.data());
     return 2;
 }
 
@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (cmd == "help" || cmd == "--help" || cmd == "-h") {
-        std::fwrite(k_usage.data(), 1, k_usage.size(), stdout);
+        std::fwrite(k_help_text.data(), 1, k_help_text.size(), stdout);
         return 0;
     }
     if (cmd == "check-config") return check_config(args);

@@ -94,6 +94,11 @@ std::string sha256_hex(std::string_view data) {
     return hex(d.data(), d.size());
 }
 
+std::string sha256_bytes(std::string_view data) {
+    auto d = sha256(data);
+    return std::string(reinterpret_cast<const char*>(d.data()), d.size());
+}
+
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
     // The length is not secret here (hash and digest sizes are fixed); the content is.
     if (a.size() != b.size()) return false;

@@ -45,6 +45,8 @@ enum class password_check : std::uint8_t { match, mismatch, malformed_hash };
 password_check verify_password(std::string_view password, std::string_view encoded_hash);
 
 std::string sha256_hex(std::string_view data);
+// The raw 32-byte digest.
+std::string sha256_bytes(std::string_view data);
 // Lower-case hex of raw bytes.
 std::string hex_encode(std::string_view bytes);
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept;

@@ -100,10 +100,7 @@ std::string inline_hash(std::string_view page, std::string_view open, std::strin
     start += open.size();
     auto end = page.find(close, start);
     if (end == std::string_view::npos) return {};
-    const std::string hex = net::sha256_hex(page.substr(start, end - start));
-    std::string raw;
-    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) raw += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
-    return "'sha256-" + net::base64_encode(raw) + "'";
+    return "'sha256-" + net::base64_encode(net::sha256_bytes(page.substr(start, end - start))) + "'";
 }
 
 }  // namespace
