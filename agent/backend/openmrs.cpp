@@ -7,6 +7,9 @@
 #include "net/http_client.hpp"
 #include "store/store.hpp"
 
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -290,11 +293,25 @@ private:
 
     enum class tri : std::uint8_t { unknown, yes, no };
     tri batching_ = tri::unknown;
+    // Set while one caller asks the server; the others wait on it (cancelled when the answer is
+    // in) instead of each sending its own metadata request. Owned here; lives for one discovery.
+    std::shared_ptr<asio::steady_timer> discovering_;
 
     // Whether a call of n resources goes as a Bundle batch (asking the server the first time).
+    // Concurrent callers (fetch groups in flight at once) share one question.
     asio::awaitable<bool> batching_for(std::size_t n) {
         if (p_.batch_size < 2 || n < 2) co_return false;
-        if (batching_ == tri::unknown) co_await discover_batch();
+        if (batching_ == tri::unknown && discovering_) {
+            auto wait_on = discovering_;
+            boost::system::error_code ec;
+            co_await wait_on->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        } else if (batching_ == tri::unknown) {
+            auto mine = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor, asio::steady_timer::time_point::max());
+            discovering_ = mine;
+            co_await discover_batch();
+            discovering_.reset();
+            mine->cancel();
+        }
         co_return batching_ == tri::yes;
     }
 

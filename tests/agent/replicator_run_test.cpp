@@ -555,6 +555,27 @@ TEST_CASE("batched reads: a parent offering batch is read in Bundles of GETs, an
     }
 }
 
+TEST_CASE("batching is asked once: fetch groups in flight together share one metadata request") {
+    // Found in CI under ASan: each concurrent group asked the parent's CapabilityStatement itself.
+    family f("{}", 50);
+    for (int i = 0; i < 4; ++i) REQUIRE(f.parent.call("PUT", "/ws/fhir2/R4/Patient/p" + std::to_string(i), patient("p" + std::to_string(i), "F")).status == 201);
+    const auto before = f.parent.requests_handled();
+    int done = 0;
+    std::size_t present = 0;
+    for (int g = 0; g < 3; ++g) {
+        std::vector<backend::resource_ref> refs;
+        for (int i = 0; i < 2; ++i) refs.push_back({"patient", {"fhir", "Patient", "p" + std::to_string((g + i) % 4)}});
+        auto each = [&present](std::size_t, backend::get_result got) { present += got.resource.state == backend::presence::present; };
+        asio::co_spawn(f.ioc, f.up->get_each(std::move(refs), each), [&done](std::exception_ptr e) {
+            if (!e) ++done;
+        });
+    }
+    REQUIRE(test::run_until(f.ioc, [&] { return done == 3; }));
+    CHECK(present == 6);
+    CHECK(f.up->batch_limit() == 50);
+    CHECK(f.parent.requests_handled() - before == 4);  // one metadata, three batches
+}
+
 TEST_CASE("batched pushes: a parent offering batch takes the child's changes in Bundles, an entry it refuses is parked, the rest arrive") {
     // The parent takes resources of at most 4 KB; p7 is 5 KB, so its entry alone is refused (413).
     family f(R"({"limits": {"max_resource_bytes": 4096}})", 50);
