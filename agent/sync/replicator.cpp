@@ -508,7 +508,10 @@ struct category_run {
             break;
         }
         case decision::agree:
+            // Already the same on both sides: after a kill, what was written before the crash
+            // but not yet recorded. Audited, so the log accounts for every event.
             ++out.agreed;
+            if (p.audit_success) c.audit = audit_of(key, feed::entry_action(e), "skipped", "already the same on both sides", origin, t0);
             break;
         case decision::keep_target:
             ++out.kept;
