@@ -6,9 +6,10 @@
 #   tests/chaos/run.sh                 three runs, each with a fresh random seed
 #   tests/chaos/run.sh SEED [SEED...]  those seeds
 # EDGESYNC_CHAOS_DOWN / _UP (resources created at the parent / the child, default 20000 each)
-# and EDGESYNC_CHAOS_KILLS (child kills, default 30) size it. Loopback only.
+# and EDGESYNC_CHAOS_KILLS (child kills, default 30) size it; EDGESYNC_BUILD=DIR uses the
+# edgesync_tests and edgesync already built there instead of building build/host. Loopback only.
 source "$(dirname "$0")/../../cross/lib.sh"
-dir=$("$ES_ROOT/cross/build.sh" host edgesync_tests edgesync)
+dir=${EDGESYNC_BUILD:-$("$ES_ROOT/cross/build.sh" host edgesync_tests edgesync)}
 seeds=("$@")
 if [ ${#seeds[@]} -eq 0 ]; then
     for _ in 1 2 3; do seeds+=("$(od -An -N6 -tu8 /dev/urandom | tr -d ' ')"); done
