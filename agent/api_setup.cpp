@@ -6,9 +6,13 @@
 #include "net/auth.hpp"
 #include "store/store.hpp"
 
+#include <boost/asio/awaitable.hpp>
+
 #include <cctype>
 
 namespace edgesync::agent {
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
 
 void add_api_routes(net::router& r, store::store& st, const config::node_config& cfg) {
     auto* routes = &r;
@@ -50,6 +54,31 @@ void add_api_routes(net::router& r, store::store& st, const config::node_config&
         if (!rest.categories.count(def.rest_resource) || name == def.rest_resource) rest.categories[def.rest_resource] = name;
     }
     api::add_rest_routes(*routes, st, rest);
+}
+
+std::shared_ptr<net::router> node_routes(store::store& st, const config::node_config& cfg, backend::local_backend& local,
+                                         backend::local_backend* parent, api::admin_params admin, const api::metrics& m) {
+    auto r = std::make_shared<net::router>();
+    // Liveness and readiness for supervisors and load balancers: public by design (issue 9: all
+    // else requires authentication). Not ready while the store cannot take writes: a disk I/O
+    // error (until the node is restarted) or a full disk (until a write succeeds again).
+    r->add(http::verb::get, "/healthz", net::k_public, [](net::request_context&) -> asio::awaitable<net::reply> {
+        co_return net::reply::text(http::status::ok, "ok\n");
+    });
+    r->add(http::verb::get, "/readyz", net::k_public, [&st](net::request_context&) -> asio::awaitable<net::reply> {
+        const auto status = st.status();
+        const auto blocking = status.sticky ? status.sticky
+                              : status.last_error == store::errc::disk_full ? status.last_error
+                                                                            : boost::system::error_code{};
+        if (blocking) co_return net::reply::text(http::status::service_unavailable, "not ready: " + blocking.message() + "\n");
+        co_return net::reply::text(http::status::ok, "ready\n");
+    });
+    add_api_routes(*r, st, cfg);
+    admin.roles = net::role_admin;
+    admin.node_id = cfg.instance_id;
+    api::add_admin_routes(*r, st, local, parent, std::move(admin));
+    api::add_metrics_route(*r, st, m, net::role_admin);
+    return r;
 }
 
 }  // namespace edgesync::agent

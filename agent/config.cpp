@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -150,6 +151,17 @@ std::string child_path(const std::string& parent, std::string_view key) {
 }
 
 std::string index_path(const std::string& parent, std::size_t i) { return parent + "[" + std::to_string(i) + "]"; }
+
+// A file's permission bits as chmod takes them ("0644"), and what "other" users may do with it.
+std::string mode_text(mode_t mode) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+    return buf;
+}
+std::string others_may(mode_t mode) {
+    const bool r = (mode & S_IROTH) != 0, w = (mode & S_IWOTH) != 0;
+    return r && w ? "read and change" : r ? "read" : "change";
+}
 
 // How a value is shown back in a message: the type, and the value itself when short.
 std::string describe(const json::value& v) {
@@ -429,7 +441,9 @@ public:
         if (content.empty()) return cx_.error(path_of(file_key), "\"" + file + "\" is empty");
         struct stat st {};
         if (::stat(file.c_str(), &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH))) {
-            cx_.warning(path_of(file_key), "\"" + file + "\" holds a secret and is readable by others; run: chmod 600 " + file);
+            return cx_.error(path_of(file_key), "\"" + file + "\" holds a secret and other users may " + others_may(st.st_mode) +
+                                                    " it (mode " + mode_text(st.st_mode) + "); run: chmod 600 " + file +
+                                                    " (or chown root:edgesync " + file + " && chmod 640 " + file + ")");
         }
         out = secret(std::move(content));
     }
@@ -919,6 +933,14 @@ void read_root(object_reader& r, node_config& c, std::vector<std::string>& inlin
     for (const auto& [n, def] : c.categories) names.push_back(n);
     for (std::size_t i = 0; i < c.server.users.size(); ++i) {
         const auto& u = c.server.users[i];
+        // A category limit is checked by the FHIR and REST routes only. On a user that is not just
+        // a local app it would look like a limit and not be one: the feeds (sync-peer) and the
+        // admin API (admin) answer whatever the categories say.
+        const bool other_role = std::any_of(u.roles.begin(), u.roles.end(), [](role x) { return x != role::local_app; });
+        if (!u.categories.empty() && (other_role || u.roles.empty()))
+            r.cx().error(index_path("$.server.users", i) + ".categories",
+                         "categories limit a user whose only role is \"local-app\"; \"" + u.name +
+                             "\" has another role, whose routes (the feeds, the admin API) do not check them: give the app a user of its own");
         for (std::size_t j = 0; j < u.categories.size(); ++j) {
             if (!c.categories.count(u.categories[j])) {
                 r.cx().error(index_path(index_path("$.server.users", i) + ".categories", j),
@@ -1013,12 +1035,27 @@ load_result load_config_file(const std::string& path) {
     auto slash = path.rfind('/');
     std::string dir = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
     out = parse_config(text, dir);
+    // As ssh does with its keys: a file others may change (anyone on the machine could make
+    // themselves an admin, or point the parent URL at a host of theirs and collect the node's
+    // credentials), or one others may read while it holds a secret, is refused, naming the mode
+    // and the fix. The package installs it root:edgesync 0640.
     struct stat st {};
-    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH))) {
-        for (const auto& p : out.inline_secret_paths) {
-            out.problems.push_back({problem::severity::warning, p,
-                                    "a secret is written in a config file readable by others; use a *_file "
-                                    "secret or run: chmod 600 " + path});
+    if (::stat(path.c_str(), &st) == 0) {
+        const std::string fix = "run: chmod 600 " + path + " (or chown root:edgesync " + path + " && chmod 640 " + path + ")";
+        std::vector<problem> refusals;
+        if (st.st_mode & S_IWOTH) {
+            refusals.push_back({problem::severity::error, "$",
+                                "other users may change this file (mode " + mode_text(st.st_mode) + "), and with it who may call this node and "
+                                "where its credentials go; " + fix});
+        } else if (st.st_mode & S_IROTH) {
+            for (const auto& p : out.inline_secret_paths)
+                refusals.push_back({problem::severity::error, p,
+                                    "a secret is written in a file other users may read (mode " + mode_text(st.st_mode) + "); " + fix +
+                                        ", or move the secret to a *_file of mode 0600"});
+        }
+        if (!refusals.empty()) {
+            out.problems.insert(out.problems.begin(), refusals.begin(), refusals.end());
+            out.config.reset();
         }
     }
     return out;

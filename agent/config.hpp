@@ -44,7 +44,8 @@ struct user {
     // Lower-case hex SHA-256 of a bearer token; empty when only a password is used.
     std::string token_sha256;
     std::vector<role> roles;
-    // local_app only: categories this principal may read and write. Empty = all.
+    // Categories this principal may read and write (FHIR and REST); empty = all. Only for a user
+    // whose one role is local_app (the config refuses it elsewhere: feeds and admin ignore it).
     std::vector<std::string> categories;
 };
 
@@ -220,8 +221,8 @@ struct load_result {
     // Every JSON path the reader looked at (present or not), array indices kept. Tests use it to
     // prove the example config mentions every field.
     std::vector<std::string> visited_paths;
-    // Paths of secrets written inline; load_config_file() warns about them when the file is
-    // readable by others.
+    // Paths of secrets written inline; load_config_file() refuses them when the file is readable
+    // by others.
     std::vector<std::string> inline_secret_paths;
 };
 
@@ -237,8 +238,9 @@ const std::vector<category_def>& builtin_categories();
 // config file's folder, and stored absolute.
 load_result parse_config(std::string_view text, std::string_view base_dir);
 
-// Reads the file, checks its permissions (a world-readable file holding a secret is a warning)
-// and parses it.
+// Reads the file, parses it and checks its permissions: a file other users may write, or may read
+// while it holds an inline secret, is an error naming its mode and the chmod that fixes it (as is
+// a *_file secret others may read or write, in parse_config).
 load_result load_config_file(const std::string& path);
 
 // "FILE: PATH: message" (or "FILE: warning: PATH: message").

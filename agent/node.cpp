@@ -44,26 +44,6 @@ namespace http = boost::beast::http;
 
 namespace {
 
-// Routes every node serves whatever else it does: liveness and readiness for supervisors and
-// load balancers. Public by design (issue 9: all else requires authentication). Not ready while
-// the store cannot take writes: a disk I/O error (until the node is restarted) or a full disk
-// (until a write succeeds again).
-std::shared_ptr<net::router> base_routes(store::store& st) {
-    auto r = std::make_shared<net::router>();
-    r->add(http::verb::get, "/healthz", net::k_public, [](net::request_context&) -> asio::awaitable<net::reply> {
-        co_return net::reply::text(http::status::ok, "ok\n");
-    });
-    r->add(http::verb::get, "/readyz", net::k_public, [&st](net::request_context&) -> asio::awaitable<net::reply> {
-        const auto status = st.status();
-        const auto blocking = status.sticky ? status.sticky
-                              : status.last_error == store::errc::disk_full ? status.last_error
-                                                                            : boost::system::error_code{};
-        if (blocking) co_return net::reply::text(http::status::service_unavailable, "not ready: " + blocking.message() + "\n");
-        co_return net::reply::text(http::status::ok, "ready\n");
-    });
-    return r;
-}
-
 // systemd's notify protocol without libsystemd: one datagram to $NOTIFY_SOCKET ("@..." is an
 // abstract socket). Does nothing when not started by systemd with Type=notify.
 void sd_notify(const char* message) {
@@ -362,14 +342,10 @@ int run_node(const config::node_config& cfg) {
         pp.batch_size = cfg.pull.batch_size;
         parent = backend::make_openmrs_backend(*parent_link->client, st, pp);
     }
-    auto routes = base_routes(st);
-    agent::add_api_routes(*routes, st, cfg);
     sync_trigger pull_trigger, push_trigger;
     pull_trigger.enabled = parent && cfg.pull.enabled;
     push_trigger.enabled = parent && cfg.push.enabled;
     api::admin_params admin;
-    admin.roles = net::role_admin;
-    admin.node_id = cfg.instance_id;
     admin.trigger_sync = [&pull_trigger, &push_trigger](std::string_view d) {
         sync_trigger& t = d == "pull" ? pull_trigger : push_trigger;
         if (!t.enabled) return false;
@@ -380,7 +356,6 @@ int run_node(const config::node_config& cfg) {
         return boost::json::object{{"pull", pull_trigger.status.to_json(pull_trigger.enabled)},
                                    {"push", push_trigger.status.to_json(push_trigger.enabled)}};
     };
-    api::add_admin_routes(*routes, st, *local, parent.get(), admin);
     api::metrics metrics;
     metrics.directions = [&pull_trigger, &push_trigger] {
         std::map<std::string, api::metrics::direction_gauges> g;
@@ -388,7 +363,7 @@ int run_node(const config::node_config& cfg) {
             g[t == &pull_trigger ? "pull" : "push"] = {t->enabled, t->status.running, static_cast<double>(t->status.last_success) / 1000.0};
         return g;
     };
-    api::add_metrics_route(*routes, st, metrics, net::role_admin);
+    auto routes = agent::node_routes(st, cfg, *local, parent.get(), std::move(admin), metrics);
     auto users = agent::http_users(cfg.server);
     auto auth = users.empty() ? nullptr : std::make_shared<net::authenticator>(std::move(users));
     auto server_params = agent::http_server_params(cfg);

@@ -153,9 +153,22 @@ struct write_outcome {
     bool keep_alive = false;
 };
 
+// A field that would end the header early on the wire: a CR, LF or NUL in its name or value.
+// Beast's fields store such text as given, so a handler that copied caller text into a header
+// (a Location made from a path, an error made from a query) would split the response.
+bool breaks_header(std::string_view text) noexcept { return text.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos; }
+
 // Sends `rep` for `req`. keep_alive is the connection's fate after this response.
 asio::awaitable<write_outcome> write_reply(session_state& st, byte_stream& s, const request& req, reply& rep, bool keep_alive) {
     write_outcome out;
+    for (const auto& f : rep.headers) {
+        if (!breaks_header(f.name_string()) && !breaks_header(f.value())) continue;
+        // A handler bug: the reply is refused whole, never sent in part.
+        log::error("http_bad_response_header", {{"path", std::string(req.target().substr(0, req.target().find('?')))},
+                                                {"field", std::string(f.name_string().substr(0, f.name_string().find_first_of("\r\n")))}});
+        rep = reply::text(http::status::internal_server_error, "internal error\n");
+        break;
+    }
     http::response_header<> h;
     h.version(req.version() == 10 ? 10 : 11);
     h.result(rep.status);
@@ -299,6 +312,15 @@ asio::awaitable<reply> dispatch(session_state& st, const request& req, const std
     std::string_view path = target.substr(0, qpos);
     std::string_view query = qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
     if (path.empty() || path.front() != '/' || has_dot_segment(path)) co_return st.routes->refusal(path, http::status::bad_request, "bad path");
+    // One Host and at most one Authorization (RFC 9112 §3.2, RFC 9110 §5.3): with two, this server
+    // and a proxy in front of it could each go by a different one — who the caller is, which
+    // origin links and the cross-site check name. Neither is ever read.
+    for (const auto field : {http::field::host, http::field::authorization}) {
+        if (req.count(field) > 1) {
+            log::info("http_duplicate_header", {{"peer", peer}, {"path", path}, {"field", std::string(http::to_string(field))}});
+            co_return st.routes->refusal(path, http::status::bad_request, "more than one " + std::string(http::to_string(field)) + " header");
+        }
+    }
 
     auto m = st.routes->match(req.method(), path);
     if (!m.found) {

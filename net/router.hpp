@@ -95,6 +95,8 @@ public:
     };
     // `path` is the raw request path (no query). Segments are percent-decoded before matching.
     match_result match(http::verb method, std::string_view path) const;
+    // Every route, in the order added (tests walk them: each must need the credentials it says).
+    const std::vector<route>& routes() const noexcept { return routes_; }
 
 private:
     std::vector<route> routes_;

@@ -37,6 +37,27 @@ mbedtls_ssl_protocol_version to_mbed(tls_version v) {
     return v == tls_version::v1_3 ? MBEDTLS_SSL_VERSION_TLS1_3 : MBEDTLS_SSL_VERSION_TLS1_2;
 }
 
+// The suites both sides offer and accept, strongest first: TLS 1.3's, and for TLS 1.2 only AEAD
+// ciphers (GCM, ChaCha20-Poly1305) with an ephemeral key exchange (forward secrecy), as Mozilla's
+// "intermediate" profile. mbedTLS's default list would also take AES-CBC (Lucky13-style padding
+// oracles), static ECDH and RSA key exchange (no forward secrecy). Suites this mbedTLS build lacks
+// are skipped by the handshake. mbedTLS keeps the pointer: the array is static.
+constexpr int k_ciphersuites[] = {
+    MBEDTLS_TLS1_3_AES_256_GCM_SHA384,
+    MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS1_3_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_DHE_RSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS_DHE_RSA_WITH_AES_128_GCM_SHA256,
+    0,
+};
+
 // PSA must be initialised once per process before any TLS 1.3 handshake (mbedTLS 3.x).
 bool ensure_psa() {
     static std::once_flag once;
@@ -144,6 +165,7 @@ bool init_common(tls_config& c, bool server, tls_version min_v, tls_version max_
     mbedtls_ssl_conf_rng(&c.conf, mbedtls_ctr_drbg_random, &c.drbg);
     mbedtls_ssl_conf_min_tls_version(&c.conf, to_mbed(min_v));
     mbedtls_ssl_conf_max_tls_version(&c.conf, to_mbed(max_v));
+    mbedtls_ssl_conf_ciphersuites(&c.conf, k_ciphersuites);
     c.is_server = server;
     return true;
 }

@@ -7,6 +7,9 @@
 // Verification outcomes an operator must act on differently get their own errc: tls_unknown_ca,
 // tls_hostname_mismatch, tls_cert_expired, tls_pin_mismatch, tls_peer_not_tls; the server
 // answers a plain HTTP request on its TLS port with a readable 400 (errc::plain_http_to_tls_port).
+// Both sides speak TLS 1.2 and 1.3 only (mbedTLS 3.6 has nothing older) and, in TLS 1.2, only AEAD
+// suites with an ephemeral key exchange: a peer offering only CBC, static-ECDH or RSA key exchange
+// suites is refused (tls_handshake_failed).
 //
 // Threading: mbedTLS is built without MBEDTLS_THREADING_C, so a tls_config and every stream made
 // from it must be used from one thread (the agent's network thread). A tls_stream supports one
