@@ -306,9 +306,10 @@ error_code map_read_error(const error_code& ec, bool got_byte, const streaming_p
 }
 
 // One request/response on one connection.
+// `home_origin`: the origin the request was made for (credentials and bodies stay with it).
 asio::awaitable<exchange_result> exchange(client_state& st, connection& c, const url& target, const route& r,
-                                          const client_request& req, bool send_auth, const head_handler& on_head,
-                                          const body_handler& on_body) {
+                                          const client_request& req, bool send_auth, std::string_view home_origin,
+                                          const head_handler& on_head, const body_handler& on_body) {
     exchange_result out;
     // -- request
     http::request_header<> h;
@@ -377,6 +378,17 @@ asio::awaitable<exchange_result> exchange(client_state& st, connection& c, const
             out.ec = errc::bad_url;
             co_return out;
         }
+        // A redirect that would carry the request's body (a PUT of a patient, a Bundle) to
+        // another origin is not followed: the data goes only where it was configured to go. The
+        // redirect itself is the answer, which the caller refuses as it refuses any 3xx.
+        const bool keeps_body = out.status == 307 || out.status == 308 || ((out.status == 301 || out.status == 302) && req.method != http::verb::post);
+        if (keeps_body && !req.body.empty() && out.redirect_to->origin() != home_origin) {
+            log::warn("http_redirect_not_followed", {{"from", target.origin()}, {"to", out.redirect_to->origin()}, {"status", out.status},
+                                                     {"why", "it would send the request body to another origin"}});
+            out.redirect_to.reset();
+        }
+    }
+    if (is_redirect(out.status) && out.redirect_to) {
         std::uint64_t drained = 0;
         p.on_body = [&](std::string_view s) {
             drained += s.size();
@@ -486,7 +498,7 @@ asio::awaitable<error_code> http_client::request_stream(client_request req, head
             error_code ec;
             auto c = co_await acquire(*st, r, *current, ec);
             if (!c) co_return ec;
-            x = co_await exchange(*st, *c, *current, r, req, send_auth, on_head, on_body);
+            x = co_await exchange(*st, *c, *current, r, req, send_auth, first_origin, on_head, on_body);
             release(*st, r.pool_key, std::move(c), x.reusable && !x.ec);
             // A pooled connection the server had already closed: one fresh try, when repeating
             // the request cannot do harm.

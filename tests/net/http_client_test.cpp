@@ -38,6 +38,7 @@ struct fixture {
     std::optional<net::http_server> server;
     std::uint16_t port = 0;
     int in_flight = 0, max_in_flight = 0;
+    int puts_received = 0;
 
     std::shared_ptr<net::router> routes() {
         auto r = std::make_shared<net::router>();
@@ -76,6 +77,15 @@ struct fixture {
             co_return rep;
         });
         r->add(http::verb::get, "/elsewhere", net::k_public, [this](net::request_context& c) -> asio::awaitable<net::reply> {
+            net::reply rep = net::reply::text(http::status::temporary_redirect, "moved\n");
+            rep.headers.set(http::field::location, *c.query_param("to"));
+            co_return rep;
+        });
+        r->add(http::verb::put, "/echo/{what}", net::k_public, [this](net::request_context& c) -> asio::awaitable<net::reply> {
+            ++puts_received;
+            co_return net::reply::text(http::status::ok, "put " + std::string(c.param("what")) + " " + std::string(c.req.body()));
+        });
+        r->add(http::verb::put, "/elsewhere", net::k_public, [](net::request_context& c) -> asio::awaitable<net::reply> {
             net::reply rep = net::reply::text(http::status::temporary_redirect, "moved\n");
             rep.headers.set(http::field::location, *c.query_param("to"));
             co_return rep;
@@ -259,6 +269,37 @@ TEST_CASE("redirects are followed within the bound and credentials never leave t
         r = co_await client.request(post);
         REQUIRE(r);
         CHECK(r->body.rfind("after-post|", 0) == 0);
+        co_await f.server->stop(std::chrono::seconds(1));
+        co_await other.server->stop(std::chrono::seconds(1));
+    });
+}
+
+TEST_CASE("attack: a parent that redirects a push to another origin gets the redirect refused, and the body never leaves for that origin", "[net][http_client][security]") {
+    fixture f;
+    f.start();
+    fixture other;  // the origin a parent (or anyone on a plain-http path) would send the data to
+    net::server_params sp;
+    other.server.emplace(f.ioc.get_executor(), sp, other.routes(), nullptr);
+    REQUIRE_FALSE(other.server->listen({asio::ip::make_address("127.0.0.1"), 0}));
+    other.port = other.server->local_endpoint().port();
+    net::http_client client(f.ioc.get_executor(), test_params());
+    f.run([&]() -> asio::awaitable<void> {
+        net::client_request put;
+        put.method = http::verb::put;
+        put.url = f.url("/elsewhere?to=" + other.url("/echo/stolen"));
+        put.body = R"({"resourceType":"Patient","id":"p1"})";
+        put.authorization = "Bearer s3cret";
+        auto r = co_await client.request(put);
+        REQUIRE(r);
+        CHECK(r->status == 307);  // the answer the caller refuses, as any 3xx
+        CHECK(other.puts_received == 0);
+        // The same redirect within the origin is followed, body and all.
+        put.url = f.url("/elsewhere?to=" + f.url("/echo/here"));
+        r = co_await client.request(put);
+        REQUIRE(r);
+        CHECK(r->status == 200);
+        CHECK(r->body == R"(put here {"resourceType":"Patient","id":"p1"})");
+        CHECK(f.puts_received == 1);
         co_await f.server->stop(std::chrono::seconds(1));
         co_await other.server->stop(std::chrono::seconds(1));
     });
