@@ -428,6 +428,10 @@ asio::awaitable<void> run_session(std::shared_ptr<session_state> st, std::unique
         error_code ec = co_await read_header(*s, buffer, parser, before_read);
         self->busy = true;
         first = false;
+        // A Transfer-Encoding that does not end in chunked leaves the body's length unknown: Beast
+        // reads it as empty and its bytes as the next request (smuggling behind a proxy that reads
+        // it otherwise). RFC 9112 §6.3: answer 400 and close. (Found by tests/fuzz/http_request.)
+        if (!ec && parser.get().count(http::field::transfer_encoding) && !parser.chunked()) ec = http::error::bad_transfer_encoding;
         if (!ec) {
             if (parser.get()[http::field::expect] == "100-continue" && !parser.is_done()) {
                 static constexpr std::string_view k_continue = "HTTP/1.1 100 Continue\r\n\r\n";

@@ -263,7 +263,12 @@ bundle_reader::~bundle_reader() = default;
 
 error_code bundle_reader::write(std::string_view piece) {
     error_code ec;
-    impl_->parser.write_some(true, piece.data(), piece.size(), ec);
+    auto& p = impl_->parser;
+    const std::size_t n = p.done() ? 0 : p.write_some(true, piece.data(), piece.size(), ec);
+    // After the document only whitespace may follow, as json::parse has it: basic_parser leaves
+    // the rest of this piece unread, and would begin a second document with the next piece (so a
+    // split right after one Bundle let a second one through). Found by tests/fuzz/bundle_reader.
+    if (!ec && piece.find_first_not_of(" \t\r\n", n) != std::string_view::npos) ec = json::error::extra_data;
     return ec;
 }
 

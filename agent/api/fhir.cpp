@@ -172,6 +172,10 @@ preparation prepare_write(const fhir_params& p, const type_info& t, const std::s
     if (rt->as_string() != type)
         return problem{http::status::bad_request, "invalid",
                        "resourceType '" + std::string(rt->as_string()) + "' does not match the URL's type '" + type + "'"};
+    // Meta is an object (FHIR R4 Meta). Any other value would be replaced by the node's meta on
+    // every read, so what children pull would never have the fingerprint stored here.
+    if (const auto* meta = o.if_contains("meta"); meta && !meta->is_object())
+        return problem{http::status::bad_request, "structure", "the body's meta must be an object"};
     if (const auto* bid = o.if_contains("id")) {
         if (!bid->is_string() || !valid_id(bid->as_string()))
             return problem{http::status::bad_request, "invalid", "the body's id is not a valid FHIR id"};
