@@ -8,7 +8,9 @@
 // A benchmark: it prints figures and asserts nothing.
 //
 //   sync_bench EDGESYNC_BINARY [--resources N] [--rtt-ms R] [--kbit K] [--concurrency C]
-//              [--batch B] [--page-size P] [--push 1]
+//              [--batch B] [--page-size P] [--push 1] [--incremental N]
+// --incremental N: after the initial pull, N Patients spread over the store change at the parent
+// and the child pulls again; that run's time must depend on N, not on the store's size.
 #include "agent/backend/embedded.hpp"
 #include "agent/backend/openmrs.hpp"
 #include "agent/common/log.hpp"
@@ -162,6 +164,7 @@ int main(int argc, char** argv) {
     std::uint64_t resources = 10'000, rtt_ms = 0, kbit = 0, page_size = 50;
     std::uint32_t concurrency = 4, batch = 50;
     bool push = false;
+    std::uint64_t incremental = 0;
     for (int i = 2; i + 1 < argc; i += 2) {
         const std::string k = argv[i];
         const std::uint64_t v = std::strtoull(argv[i + 1], nullptr, 10);
@@ -172,6 +175,7 @@ int main(int argc, char** argv) {
         else if (k == "--batch") batch = static_cast<std::uint32_t>(v);
         else if (k == "--page-size") page_size = v;
         else if (k == "--push") push = v != 0;
+        else if (k == "--incremental") incremental = v;
         else return std::fprintf(stderr, "sync_bench: unknown option %s\n", k.c_str()), 2;
     }
     log::set_level(log::level::warn);
@@ -290,6 +294,39 @@ int main(int argc, char** argv) {
                     static_cast<unsigned long long>(requests), secs / std::max(push_bound, 1e-9));
     }
     if (result.error) std::printf("run error: %s (%s)\n", result.error.message().c_str(), result.detail.c_str());
+    bool incremental_ok = true;
+    if (incremental && !push && !result.error) {
+        // N changes spread evenly over the ids, sent as one batch (not timed), then one pull.
+        std::string bundle = R"({"resourceType":"Bundle","type":"batch","entry":[)";
+        const std::uint64_t step = std::max<std::uint64_t>(1, resources / incremental);
+        std::uint64_t changed = 0;
+        for (std::uint64_t n = 0; n < resources && changed < incremental; n += step, ++changed) {
+            std::string body = bench::patient_2kb(n);
+            body.replace(body.find("\"family\":\"") + 10, 0, "Changed-");
+            bundle += (changed ? "," : "") + std::string(R"({"resource":)") + body + R"(,"request":{"method":"PUT","url":"Patient/bench-)" +
+                      std::to_string(n) + R"("}})";
+        }
+        bundle += "]}";
+        const std::string status = http_call(parent_port, "POST", "/ws/fhir2/R4", bundle);
+        if (status.find(" 200") == std::string::npos) return std::fprintf(stderr, "sync_bench: changing failed: %s\n", status.c_str()), 1;
+        const auto down0 = counts.down, up0 = counts.up;
+        const auto t1 = clock_type::now();
+        sync::replicate_result again;
+        ioc.restart();
+        asio::co_spawn(ioc, sync::replicate(*up, *local, **child, rp), [&](std::exception_ptr e, sync::replicate_result r) {
+            if (e) std::fprintf(stderr, "sync_bench: the incremental run threw\n");
+            again = std::move(r);
+            ioc.stop();
+        });
+        ioc.run();
+        const double isecs = std::chrono::duration<double>(clock_type::now() - t1).count();
+        const std::size_t iwritten = again.total(&sync::category_result::written);
+        std::printf("incremental: %llu changed of %llu, pulled in %.0f ms, %zu written; %.1f KB down, %.1f KB up\n",
+                    static_cast<unsigned long long>(changed), static_cast<unsigned long long>(resources), isecs * 1000.0, iwritten,
+                    static_cast<double>(counts.down - down0) / 1e3, static_cast<double>(counts.up - up0) / 1e3);
+        incremental_ok = !again.error && iwritten == changed;
+        if (again.error) std::printf("incremental run error: %s (%s)\n", again.error.message().c_str(), again.detail.c_str());
+    }
     parent.terminate();
-    return result.error || written != resources ? 1 : 0;
+    return result.error || written != resources || !incremental_ok ? 1 : 0;
 }
