@@ -138,6 +138,35 @@ std::string patient(const std::string& id, const std::string& family, bool activ
            R"(","given":["Amina"]}],"gender":"female","birthDate":"1990-05-17"})";
 }
 
+// The fault proxy in front of 127.0.0.1:`upstream_port`, on its own thread. The counts belong to
+// that thread, so stop_and_count() stops it first; the destructor (a failed REQUIRE) stops it too,
+// before the proxy goes.
+class faulty_link {
+public:
+    faulty_link(std::uint16_t upstream_port, std::uint64_t seed, const test::link_faults& faults)
+        : work_(asio::make_work_guard(ioc_)),
+          proxy_(std::make_unique<test::fault_proxy>(ioc_, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), upstream_port), seed, faults)),
+          thread_([this] { ioc_.run(); }) {}
+    ~faulty_link() { stop(); }
+    faulty_link(const faulty_link&) = delete;
+    faulty_link& operator=(const faulty_link&) = delete;
+    std::uint16_t port() const { return proxy_->port(); }
+    test::fault_proxy::counts stop_and_count() {
+        stop();
+        return proxy_->stats();
+    }
+
+private:
+    void stop() {
+        ioc_.stop();
+        if (thread_.joinable()) thread_.join();
+    }
+    asio::io_context ioc_;
+    asio::executor_work_guard<asio::io_context::executor_type> work_;
+    std::unique_ptr<test::fault_proxy> proxy_;
+    std::thread thread_;
+};
+
 bool eventually(const std::function<bool()>& pred, std::chrono::seconds limit = std::chrono::seconds(60)) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < deadline) {
@@ -193,8 +222,6 @@ TEST_CASE("through a link that resets, stalls and truncates connections at rando
                 static_cast<unsigned long long>(seed));
     INFO("fault proxy seed " << seed);
     node_proc root("root", 0);
-    asio::io_context ioc;
-    auto work = asio::make_work_guard(ioc);
     test::link_faults faults;
     faults.reset = 0.55;
     faults.stall = 0.05;
@@ -203,28 +230,17 @@ TEST_CASE("through a link that resets, stalls and truncates connections at rando
     faults.max_offset = 8 * 1024;
     faults.latency = std::chrono::milliseconds(5);
     faults.jitter = std::chrono::milliseconds(10);
-    auto proxy = std::make_unique<test::fault_proxy>(ioc, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), root.port), seed, faults);
-    std::thread link([&] { ioc.run(); });
-    struct stop_link {
-        asio::io_context& ioc;
-        std::thread& t;
-        ~stop_link() {  // on a failed REQUIRE: the link's thread stops before the proxy goes
-            ioc.stop();
-            if (t.joinable()) t.join();
-        }
-    } stop{ioc, link};
+    faulty_link link(root.port, seed, faults);
     constexpr int n_root = 500, n_leaf = 100;
     for (int i = 0; i < n_root; ++i) REQUIRE(root.call("PUT", "/ws/fhir2/R4/Patient/r" + std::to_string(i), patient("r" + std::to_string(i), "Root")).status == 201);
-    node_proc leaf("leaf", proxy->port());
+    node_proc leaf("leaf", link.port());
     for (int i = 0; i < n_leaf; ++i) REQUIRE(leaf.call("PUT", "/ws/fhir2/R4/Patient/l" + std::to_string(i), patient("l" + std::to_string(i), "Leaf")).status == 201);
     INFO(leaf.proc->output());
     REQUIRE(eventually([&] { return root.content() == leaf.content(); }, std::chrono::seconds(120)));
     const auto content = root.content();
     CHECK(content.size() == n_root + n_leaf);
     // Faults were really injected (the counts are read on the proxy's own thread after it stops).
-    ioc.stop();
-    link.join();
-    const auto s = proxy->stats();
+    const auto s = link.stop_and_count();
     std::printf("fault proxy: %llu connections, %llu resets, %llu stalls, %llu truncations\n", static_cast<unsigned long long>(s.connections),
                 static_cast<unsigned long long>(s.resets), static_cast<unsigned long long>(s.stalls),
                 static_cast<unsigned long long>(s.truncations));
@@ -542,8 +558,6 @@ TEST_CASE("chaos: a child SIGKILLed at random moments while syncing both ways ov
     };
     write_root(0, down_first);
 
-    asio::io_context ioc;
-    auto work = asio::make_work_guard(ioc);
     test::link_faults faults;
     // Connections are kept alive and carry many requests each, so most of them meet a fault.
     faults.reset = 0.35;
@@ -553,18 +567,9 @@ TEST_CASE("chaos: a child SIGKILLed at random moments while syncing both ways ov
     faults.max_offset = 64 * 1024;
     faults.latency = std::chrono::milliseconds(2);
     faults.jitter = std::chrono::milliseconds(5);
-    auto proxy = std::make_unique<test::fault_proxy>(ioc, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), root.port), seed, faults);
-    std::thread link([&] { ioc.run(); });
-    struct stop_link {
-        asio::io_context& ioc;
-        std::thread& t;
-        ~stop_link() {
-            ioc.stop();
-            if (t.joinable()) t.join();
-        }
-    } stop{ioc, link};
+    faulty_link link(root.port, seed, faults);
 
-    node_proc leaf("leaf", proxy->port());
+    node_proc leaf("leaf", link.port());
     // How often each resource changed (creates, updates, deletes), by canonical key.
     std::map<std::string, int> changes;
     for (int i = 0; i < down_first; ++i) changes["fhir/Patient/r" + std::to_string(i)] = 1;
@@ -663,9 +668,7 @@ TEST_CASE("chaos: a child SIGKILLed at random moments while syncing both ways ov
     CHECK(leaf.count("SELECT count(*) FROM failed_events") == 0);
     CHECK(leaf.count("SELECT count(*) FROM conflicts WHERE status = 'open'") == 0);
 
-    ioc.stop();
-    link.join();
-    const auto s = proxy->stats();
+    const auto s = link.stop_and_count();
     std::printf("chaos seed %llu: passed; link: %llu connections, %llu resets, %llu stalls, %llu truncations, %llu KB up, %llu KB down\n",
                 static_cast<unsigned long long>(seed), static_cast<unsigned long long>(s.connections), static_cast<unsigned long long>(s.resets),
                 static_cast<unsigned long long>(s.stalls), static_cast<unsigned long long>(s.truncations),
