@@ -190,8 +190,11 @@ ref_model reference(std::string_view in, const net::server_params& sp, std::size
         p.body_limit(sp.max_body_bytes);
         error_code ec = fuzz::feed(p, io, true);
         ref_request r;
-        // A Transfer-Encoding not ending in chunked: the body's length is unknown, 400 and close.
-        if (!ec && p.get().count(http::field::transfer_encoding) && !p.chunked()) ec = http::error::bad_transfer_encoding;
+        // A Transfer-Encoding not ending in exactly "chunked": the body's length is unknown (or
+        // known to Beast only), 400 and close.
+        if (!ec && p.get().count(http::field::transfer_encoding) &&
+            !(p.chunked() && boost::beast::iequals(last_coding(p.get()), "chunked")))
+            ec = http::error::bad_transfer_encoding;
         if (!ec) {
             r.continue_first = p.get()[http::field::expect] == "100-continue" && !p.is_done();
             ec = fuzz::feed(p, io, false);
