@@ -150,6 +150,9 @@ std::string child_path(const std::string& parent, std::string_view key) {
     return parent + "[" + json::serialize(json::string(key)) + "]";
 }
 
+constexpr std::uint64_t k_max_secret_file_bytes = 64 * 1024;
+constexpr std::uint64_t k_max_config_file_bytes = 4 * 1024 * 1024;
+
 std::string index_path(const std::string& parent, std::size_t i) { return parent + "[" + std::to_string(i) + "]"; }
 
 // A file's permission bits as chmod takes them ("0644"), and what "other" users may do with it.
@@ -434,6 +437,15 @@ public:
         }
         if (file.empty()) return;
         file = absolute_path(cx_.base_dir, file);
+        // A secret file holds one token or password: a regular file of a few bytes. Anything else
+        // (/dev/zero, a FIFO, a log named by mistake) is refused before it is read, so a wrong
+        // path can never read without end.
+        struct stat kind {};
+        if (::stat(file.c_str(), &kind) == 0 && !S_ISREG(kind.st_mode))
+            return cx_.error(path_of(file_key), "\"" + file + "\" is not a regular file");
+        if (::stat(file.c_str(), &kind) == 0 && static_cast<std::uint64_t>(kind.st_size) > k_max_secret_file_bytes)
+            return cx_.error(path_of(file_key), "\"" + file + "\" is " + std::to_string(kind.st_size) + " bytes; a secret file holds one secret of at most " +
+                                                    std::to_string(k_max_secret_file_bytes) + " bytes");
         std::ifstream in(file, std::ios::binary);
         if (!in) return cx_.error(path_of(file_key), "cannot read \"" + file + "\": " + std::strerror(errno));
         std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -1026,6 +1038,17 @@ load_result parse_config(std::string_view text, std::string_view base_dir) {
 
 load_result load_config_file(const std::string& path) {
     load_result out;
+    // The config is a regular file of a few KB; anything else is refused before it is read.
+    struct stat kind {};
+    if (::stat(path.c_str(), &kind) == 0 && !S_ISREG(kind.st_mode)) {
+        out.problems.push_back({problem::severity::error, "$", "not a regular file"});
+        return out;
+    }
+    if (::stat(path.c_str(), &kind) == 0 && static_cast<std::uint64_t>(kind.st_size) > k_max_config_file_bytes) {
+        out.problems.push_back({problem::severity::error, "$", "the file is " + std::to_string(kind.st_size) + " bytes; a config is at most " +
+                                                                   std::to_string(k_max_config_file_bytes) + " bytes"});
+        return out;
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         out.problems.push_back({problem::severity::error, "$", std::string("cannot read the file: ") + std::strerror(errno)});

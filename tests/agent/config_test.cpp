@@ -283,6 +283,25 @@ TEST_CASE("an inline secret in a config file readable by others is flagged", "[c
     CHECK(at(tight, "$.parent.password").empty());
 }
 
+TEST_CASE("a secret file or config that is a device or too large is refused before it is read", "[config]") {
+    // Found by tests/fuzz/config: password_file "/dev/zero" read until memory ran out.
+    test::temp_dir dir;
+    dir.write("huge", std::string(100 * 1024, 'x'), 0600);
+    for (const std::string file : {"/dev/zero", "huge", "."}) {
+        INFO(file);
+        const std::string text = R"({"instance_id": "a", "parent": {"url": "https://p.localhost/", "token_file": ")" + file + R"("}})";
+        auto r = config::parse_config(text, dir.path());
+        CHECK_FALSE(r.config);
+        REQUIRE(at(r, "$.parent.token_file").size() == 1);
+        CHECK_THAT(at(r, "$.parent.token_file")[0].message,
+                   Catch::Matchers::Contains(file == "huge" ? "at most 65536 bytes" : "is not a regular file"));
+    }
+    auto device = config::load_config_file("/dev/zero");
+    CHECK_FALSE(device.config);
+    REQUIRE(device.problems.size() == 1);
+    CHECK_THAT(device.problems[0].message, Catch::Matchers::Contains("not a regular file"));
+}
+
 TEST_CASE("a missing config file is a clear error", "[config]") {
     auto r = config::load_config_file("/nonexistent/edgesync.jsonc");
     CHECK_FALSE(r.config);
