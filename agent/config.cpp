@@ -440,19 +440,19 @@ public:
         // A secret file holds one token or password: a regular file of a few bytes. Anything else
         // (/dev/zero, a FIFO, a log named by mistake) is refused before it is read, so a wrong
         // path can never read without end.
-        struct stat kind {};
-        if (::stat(file.c_str(), &kind) == 0 && !S_ISREG(kind.st_mode))
-            return cx_.error(path_of(file_key), "\"" + file + "\" is not a regular file");
-        if (::stat(file.c_str(), &kind) == 0 && static_cast<std::uint64_t>(kind.st_size) > k_max_secret_file_bytes)
-            return cx_.error(path_of(file_key), "\"" + file + "\" is " + std::to_string(kind.st_size) + " bytes; a secret file holds one secret of at most " +
+        // One stat serves these checks and the permission check below.
+        struct stat st {};
+        const bool stated = ::stat(file.c_str(), &st) == 0;
+        if (stated && !S_ISREG(st.st_mode)) return cx_.error(path_of(file_key), "\"" + file + "\" is not a regular file");
+        if (stated && static_cast<std::uint64_t>(st.st_size) > k_max_secret_file_bytes)
+            return cx_.error(path_of(file_key), "\"" + file + "\" is " + std::to_string(st.st_size) + " bytes; a secret file holds one secret of at most " +
                                                     std::to_string(k_max_secret_file_bytes) + " bytes");
         std::ifstream in(file, std::ios::binary);
         if (!in) return cx_.error(path_of(file_key), "cannot read \"" + file + "\": " + std::strerror(errno));
         std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) content.pop_back();
         if (content.empty()) return cx_.error(path_of(file_key), "\"" + file + "\" is empty");
-        struct stat st {};
-        if (::stat(file.c_str(), &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH))) {
+        if (stated && (st.st_mode & (S_IROTH | S_IWOTH))) {
             return cx_.error(path_of(file_key), "\"" + file + "\" holds a secret and other users may " + others_may(st.st_mode) +
                                                     " it (mode " + mode_text(st.st_mode) + "); run: chmod 600 " + file +
                                                     " (or chown root:edgesync " + file + " && chmod 640 " + file + ")");
@@ -1039,13 +1039,15 @@ load_result parse_config(std::string_view text, std::string_view base_dir) {
 load_result load_config_file(const std::string& path) {
     load_result out;
     // The config is a regular file of a few KB; anything else is refused before it is read.
-    struct stat kind {};
-    if (::stat(path.c_str(), &kind) == 0 && !S_ISREG(kind.st_mode)) {
+    // One stat serves these checks and the permission check after parsing.
+    struct stat st {};
+    const bool stated = ::stat(path.c_str(), &st) == 0;
+    if (stated && !S_ISREG(st.st_mode)) {
         out.problems.push_back({problem::severity::error, "$", "not a regular file"});
         return out;
     }
-    if (::stat(path.c_str(), &kind) == 0 && static_cast<std::uint64_t>(kind.st_size) > k_max_config_file_bytes) {
-        out.problems.push_back({problem::severity::error, "$", "the file is " + std::to_string(kind.st_size) + " bytes; a config is at most " +
+    if (stated && static_cast<std::uint64_t>(st.st_size) > k_max_config_file_bytes) {
+        out.problems.push_back({problem::severity::error, "$", "the file is " + std::to_string(st.st_size) + " bytes; a config is at most " +
                                                                    std::to_string(k_max_config_file_bytes) + " bytes"});
         return out;
     }
@@ -1062,8 +1064,7 @@ load_result load_config_file(const std::string& path) {
     // themselves an admin, or point the parent URL at a host of theirs and collect the node's
     // credentials), or one others may read while it holds a secret, is refused, naming the mode
     // and the fix. The package installs it root:edgesync 0640.
-    struct stat st {};
-    if (::stat(path.c_str(), &st) == 0) {
+    if (stated) {
         const std::string fix = "run: chmod 600 " + path + " (or chown root:edgesync " + path + " && chmod 640 " + path + ")";
         std::vector<problem> refusals;
         if (st.st_mode & S_IWOTH) {
