@@ -11,6 +11,7 @@
 #include "support/canned_server.hpp"
 #include "support/openmrs_double.hpp"
 #include "support/process.hpp"
+#include "support/io_thread.hpp"
 #include "support/run.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_pki.hpp"
@@ -162,26 +163,9 @@ TEST_CASE("the admin page in Chromium: sign in, see the failed event, retry it a
     // The parent: an OpenMRS stand-in on its own thread, which refuses an Observation whose
     // Patient it does not hold.
     asio::io_context ioc;
-    auto work = asio::make_work_guard(ioc);
     test::openmrs_double openmrs(ioc);
     openmrs.categories["observation"] = {"Observation", ""};
-    std::thread parent_thread([&] { ioc.run(); });
-    struct joiner {
-        asio::io_context& ioc;
-        std::thread& t;
-        ~joiner() {
-            ioc.stop();
-            t.join();
-        }
-    } join{ioc, parent_thread};
-    auto on_parent = [&](std::function<void()> f) {
-        std::promise<void> done;
-        asio::post(ioc, [&] {
-            f();
-            done.set_value();
-        });
-        done.get_future().wait();
-    };
+    test::io_thread parent_loop(ioc);
 
     // The node: pushes only, an hour between runs and between retries, so nothing but the
     // operator's click retries the event.
@@ -243,7 +227,7 @@ TEST_CASE("the admin page in Chromium: sign in, see the failed event, retry it a
     CHECK(before.substr(0, 8) == "\x89PNG\r\n\x1a\n");
 
     // The Patient turns up upstream; the operator retries, and the row says so at once ...
-    on_parent([&] {
+    parent_loop.run_there([&] {
         openmrs.seed_fhir("Patient", "pat-7", json::parse(R"({"resourceType":"Patient","id":"pat-7","name":[{"family":"Otieno"}],"gender":"male"})"));
     });
     b.click("#failed tbody tr button.retry");
@@ -258,7 +242,7 @@ TEST_CASE("the admin page in Chromium: sign in, see the failed event, retry it a
     const auto after = b.screenshot("admin_page_retried.png");
     CHECK(after.size() > 1000);
     bool upstream = false;
-    on_parent([&] { upstream = openmrs.fhir("Observation", "obs-7").has_value(); });
+    parent_loop.run_there([&] { upstream = openmrs.fhir("Observation", "obs-7").has_value(); });
     CHECK(upstream);
     auto queue = http_call(port, "GET", "/admin/api/failed", "", admin);
     REQUIRE(queue.status == 200);

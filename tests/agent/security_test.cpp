@@ -38,6 +38,7 @@
 #include "support/catch_net.hpp"
 #include "support/openmrs_double.hpp"
 #include "support/process.hpp"
+#include "support/io_thread.hpp"
 #include "support/run.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_pki.hpp"
@@ -950,29 +951,12 @@ TEST_CASE("attack: tokens, passwords and Authorization values, good and bad, sen
     const std::string parent_user = "clinic-sec-7", parent_password = "Par3nt-Passw0rd-e61b";
     // The parent: an OpenMRS stand-in (HTTP Basic) on a thread of its own.
     asio::io_context pioc;
-    auto work = asio::make_work_guard(pioc);
     test::openmrs_double openmrs(pioc, parent_user, parent_password);
     openmrs.categories["patient"] = {"Patient", ""};
     openmrs.categories["observation"] = {"Observation", ""};
     openmrs.seed_fhir("Patient", "pat-1", json::parse(R"({"resourceType":"Patient","id":"pat-1","name":[{"family":"Wanjiru"}]})"));
     openmrs.add_event("patient", "Patient", R"({"fhir":"/openmrs/ws/fhir2/R4/Patient/pat-1"})");
-    std::thread parent_thread([&] { pioc.run(); });
-    struct joiner {
-        asio::io_context& ioc;
-        std::thread& t;
-        ~joiner() {
-            ioc.stop();
-            t.join();
-        }
-    } join{pioc, parent_thread};
-    auto on_parent = [&](std::function<void()> f) {
-        std::promise<void> done;
-        asio::post(pioc, [&] {
-            f();
-            done.set_value();
-        });
-        done.get_future().wait();
-    };
+    test::io_thread parent_loop(pioc);
 
     // The node, logging everything it can (trace), with its parent's password inline.
     const auto port = test::free_loopback_port();
@@ -1019,17 +1003,17 @@ TEST_CASE("attack: tokens, passwords and Authorization values, good and bad, sen
     CHECK(call_process(port, "POST", "/admin/api/sync/pull", bearer(k_admin_token)).status == 202);
     REQUIRE(wait_for_runs("pull", 2));
     REQUIRE(wait_for_runs("push", 2));
-    on_parent([&] {
+    parent_loop.run_there([&] {
         openmrs.add_event("patient", "Patient", R"({"fhir":"/openmrs/ws/fhir2/R4/Patient/pat-1"})");
         openmrs.fail_status = 401;
         openmrs.fail_next = 1000;
     });
     CHECK(call_process(port, "POST", "/admin/api/sync/pull", basic("operator", k_operator_password)).status == 202);
     REQUIRE(wait_for_runs("pull", 3));
-    on_parent([&] { openmrs.fail_status = 500; });
+    parent_loop.run_there([&] { openmrs.fail_status = 500; });
     CHECK(call_process(port, "POST", "/admin/api/sync/pull", basic("operator", k_operator_password)).status == 202);
     REQUIRE(wait_for_runs("pull", 4));
-    on_parent([&] { openmrs.fail_next = 0; });
+    parent_loop.run_there([&] { openmrs.fail_next = 0; });
     ::kill(node.pid(), SIGTERM);
     REQUIRE(node.wait(std::chrono::seconds(30)) == 0);
 
@@ -1042,7 +1026,7 @@ TEST_CASE("attack: tokens, passwords and Authorization values, good and bad, sen
     CHECK_THAT(log, Catch::Matchers::Contains("event=sync_run direction=pull") && Catch::Matchers::Contains("error=\"\""));
     CHECK_THAT(log, Catch::Matchers::Contains("event=sync_run_stopped"));
     bool pulled = false;
-    on_parent([&] {
+    parent_loop.run_there([&] {
         for (const auto& r : openmrs.requests()) pulled = pulled || r.target == "/openmrs/ws/fhir2/R4/Patient/pat-1";
     });
     CHECK(pulled);

@@ -5,6 +5,7 @@
 #include "net/auth.hpp"
 #include "support/canned_server.hpp"
 #include "support/fault_proxy.hpp"
+#include "support/io_thread.hpp"
 #include "support/process.hpp"
 #include "support/run.hpp"
 #include "support/temp_dir.hpp"
@@ -144,27 +145,17 @@ std::string patient(const std::string& id, const std::string& family, bool activ
 class faulty_link {
 public:
     faulty_link(std::uint16_t upstream_port, std::uint64_t seed, const test::link_faults& faults)
-        : work_(asio::make_work_guard(ioc_)),
-          proxy_(std::make_unique<test::fault_proxy>(ioc_, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), upstream_port), seed, faults)),
-          thread_([this] { ioc_.run(); }) {}
-    ~faulty_link() { stop(); }
-    faulty_link(const faulty_link&) = delete;
-    faulty_link& operator=(const faulty_link&) = delete;
-    std::uint16_t port() const { return proxy_->port(); }
+        : proxy_(ioc_, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), upstream_port), seed, faults), loop_(ioc_) {}
+    std::uint16_t port() const { return proxy_.port(); }
     test::fault_proxy::counts stop_and_count() {
-        stop();
-        return proxy_->stats();
+        loop_.stop();
+        return proxy_.stats();
     }
 
 private:
-    void stop() {
-        ioc_.stop();
-        if (thread_.joinable()) thread_.join();
-    }
     asio::io_context ioc_;
-    asio::executor_work_guard<asio::io_context::executor_type> work_;
-    std::unique_ptr<test::fault_proxy> proxy_;
-    std::thread thread_;
+    test::fault_proxy proxy_;
+    test::io_thread loop_;  // last: destroyed (stopped and joined) first
 };
 
 bool eventually(const std::function<bool()>& pred, std::chrono::seconds limit = std::chrono::seconds(60)) {
