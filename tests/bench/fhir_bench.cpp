@@ -1,4 +1,5 @@
-// fhir_bench: FHIR PUT and GET throughput of the node's API for a 2 KB Patient over keep-alive
+// fhir_bench: FHIR PUT and GET throughput of the node's API for generated 1–3 KB clinical resources
+// (tests/bench/generated.hpp: Patients, Encounters, Observations) over keep-alive
 // loopback connections, with p50/p99 latency and the process's peak RSS (issue 6). Server and
 // clients share this process and its one io_context thread (plus the store's threads), as on a Pi
 // that serves its own apps. A benchmark, not a test: it prints figures and asserts nothing.
@@ -46,10 +47,11 @@ asio::awaitable<void> client_loop(asio::io_context& ioc, net::http_client& clien
         const std::uint64_t n = ph.issued++;
         net::client_request req;
         req.method = ph.method == "PUT" ? http::verb::put : http::verb::get;
-        req.url = base + "/Patient/bench-" + std::to_string(n);
+        const bench::clinical_resource res = bench::resource(n);
+        req.url = base + "/" + std::string(res.type) + "/" + res.id;
         req.authorization = "Bearer bench-token";
         if (ph.method == "PUT") {
-            req.body = bench::patient_2kb(n);
+            req.body = res.body;
             req.headers.set(http::field::content_type, "application/fhir+json");
         }
         const auto t0 = clock_type::now();
@@ -101,7 +103,7 @@ int main(int argc, char** argv) {
         api::fhir_params p;
         p.read_roles = p.write_roles = net::role_local_app;
         p.node_id = "bench";
-        p.categories = {{"Patient", "patient"}};
+        p.categories = {{"Patient", "patient"}, {"Encounter", "encounter"}, {"Observation", "observation"}};
         api::add_fhir_routes(*routes, **st, p);
         std::vector<net::user_entry> users{{"bench", "", net::sha256_hex("bench-token"), net::role_local_app, {}}};
         net::http_server server(ioc.get_executor(), net::server_params{}, routes, std::make_shared<net::authenticator>(users));
@@ -111,7 +113,7 @@ int main(int argc, char** argv) {
         cp.max_connections_per_origin = static_cast<std::uint32_t>(concurrency);
         cp.use_env_proxy = false;
         net::http_client client(ioc.get_executor(), cp);
-        std::printf("fhir_bench: %llu requests per method, %zu concurrent keep-alive connections, 2 KB Patient, synchronous=FULL\n",
+        std::printf("fhir_bench: %llu requests per method, %zu concurrent keep-alive connections, 1-3 KB Patients, Encounters and Observations, synchronous=FULL\n",
                     static_cast<unsigned long long>(requests), concurrency);
         for (const char* method : {"PUT", "GET"}) {
             phase ph;

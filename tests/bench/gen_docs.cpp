@@ -1,6 +1,6 @@
-// gen_docs: writes the documents sync_bench seeds its parent with (bench::patient_2kb(0..N-1), the
-// generated 2 KB Patients "bench-<n>"), one JSON object per line, so that other systems (the PouchDB
-// comparison in tests/bench/pouchdb/) replicate exactly the same bytes.
+// gen_docs: writes the documents sync_bench seeds its parent with (bench::resource(0..N-1): generated
+// Patients, Encounters and Observations of 1–3 KB, "bench-<n>"), one JSON object per line, so that
+// other systems (the PouchDB comparison in tests/bench/pouchdb/) replicate exactly the same bytes.
 //
 //   gen_docs N OUT.ndjson        (OUT "-" writes to stdout)
 #include "tests/bench/generated.hpp"
@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
     if (!out) return std::fprintf(stderr, "gen_docs: cannot open %s: %s\n", argv[2], std::strerror(errno)), 1;
     std::uint64_t bytes = 0;
     for (std::uint64_t i = 0; i < n; ++i) {
-        std::string line = edgesync::bench::patient_2kb(i);
+        std::string line = edgesync::bench::resource(i).body;
         line += '\n';
         bytes += line.size();
         if (std::fwrite(line.data(), 1, line.size(), out) != line.size())

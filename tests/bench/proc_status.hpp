@@ -1,20 +1,44 @@
-// A field of /proc/self/status in KiB ("VmRSS:", "VmHWM:"), for the benchmarks' memory figures;
-// -1 when absent.
+// A field of /proc/self/status (or of another process's) in KiB ("VmRSS:", "VmHWM:"), for the
+// benchmarks' memory figures; -1 when absent.
 #pragma once
 
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
+
+#include <unistd.h>
 
 namespace edgesync::bench {
 
-inline long proc_status_kib(const char* key) {
-    std::ifstream in("/proc/self/status");
+inline long proc_status_kib(const char* key, long pid = 0) {
+    std::ifstream in(pid ? "/proc/" + std::to_string(pid) + "/status" : std::string("/proc/self/status"));
     std::string line;
     const std::size_t n = std::strlen(key);
     while (std::getline(in, line))
         if (line.compare(0, n, key) == 0) return std::atol(line.c_str() + n);
+    return -1;
+}
+
+// CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat (0: this process,
+// all its threads); -1 when unreadable.
+inline double proc_cpu_seconds(long pid = 0) {
+    std::ifstream in(pid ? "/proc/" + std::to_string(pid) + "/stat" : std::string("/proc/self/stat"));
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto close = stat.rfind(')');  // the command name may hold spaces
+    if (close == std::string::npos) return -1;
+    std::istringstream fields(stat.substr(close + 2));
+    std::string f;
+    double utime = 0, stime = 0;
+    for (int i = 3; fields >> f; ++i) {  // field 3 is the state; utime is 14, stime 15
+        if (i == 14) utime = std::atof(f.c_str());
+        if (i == 15) {
+            stime = std::atof(f.c_str());
+            return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+        }
+    }
     return -1;
 }
 

@@ -1,15 +1,17 @@
-// sync_bench: the initial pull of N generated 2 KB Patients by a child from a parent node
+// sync_bench: the initial pull of N generated clinical resources (tests/bench/generated.hpp: 1–3 KB
+// Patients, Encounters and Observations, in the categories patient, encounter and observation) by a
+// child from a parent node
 // (`edgesync run`, a separate process) over loopback, optionally through a delay proxy that adds
 // a round-trip time and caps the bandwidth; resources/s, bytes on the wire, the child's peak RSS,
 // and the lower bound (bytes / bandwidth + the round trips the feed protocol cannot avoid). The
 // child (replicate() into a fresh store) and the proxy run in this process; the parent does not.
-// With --push 1 the other way round: the child's store holds the N Patients and pushes them up
+// With --push 1 the other way round: the child's store holds the N resources and pushes them up
 // (in Bundle batches of PUTs when --batch > 1, else one request at a time).
 // A benchmark: it prints figures and asserts nothing.
 //
 //   sync_bench EDGESYNC_BINARY [--resources N] [--rtt-ms R] [--kbit K] [--concurrency C]
 //              [--batch B] [--page-size P] [--push 1] [--incremental N]
-// --incremental N: after the initial pull, N Patients spread over the store change at the parent
+// --incremental N: after the initial pull, N resources spread over the store change at the parent
 // and the child pulls again; that run's time must depend on N, not on the store's size.
 #include "agent/backend/embedded.hpp"
 #include "agent/backend/openmrs.hpp"
@@ -193,9 +195,11 @@ int main(int argc, char** argv) {
     const auto seed0 = clock_type::now();
     for (std::uint64_t first = 0; first < resources && !push; first += 1000) {
         std::string bundle = R"({"resourceType":"Bundle","type":"batch","entry":[)";
-        for (std::uint64_t n = first; n < std::min(resources, first + 1000); ++n)
-            bundle += (n > first ? "," : "") + std::string(R"({"resource":)") + bench::patient_2kb(n) + R"(,"request":{"method":"PUT","url":"Patient/bench-)" +
-                      std::to_string(n) + R"("}})";
+        for (std::uint64_t n = first; n < std::min(resources, first + 1000); ++n) {
+            const bench::clinical_resource r = bench::resource(n);
+            bundle += (n > first ? "," : "") + std::string(R"({"resource":)") + r.body + R"(,"request":{"method":"PUT","url":")" +
+                      std::string(r.type) + "/" + r.id + R"("}})";
+        }
         bundle += "]}";
         const std::string status = http_call(parent_port, "POST", "/ws/fhir2/R4", bundle);
         if (status.find(" 200") == std::string::npos) return std::fprintf(stderr, "sync_bench: seeding failed: %s\n", status.c_str()), 1;
@@ -226,16 +230,17 @@ int main(int argc, char** argv) {
     auto up = backend::make_openmrs_backend(client, **child, pp);
     auto local = backend::make_embedded_backend(**child, backend::embedded_params{});
     if (push) {
-        // The child's own Patients, written as a local app would (one feed event each), in one job.
+        // The child's own resources, written as a local app would (one feed event each), in one job.
         auto job = [resources](store::write_context& c) -> store::result<bool> {
             for (std::uint64_t n = 0; n < resources; ++n) {
+                bench::clinical_resource r = bench::resource(n);
                 store::resource_write w;
-                w.category = "patient";
-                w.key = {"fhir", "Patient", "bench-" + std::to_string(n)};
-                w.body = bench::patient_2kb(n);
-                w.fingerprint = sync::fingerprint(boost::json::parse(w.body));
+                w.category = std::string(r.category);
+                w.key = {"fhir", std::string(r.type), r.id};
+                w.fingerprint = sync::fingerprint(boost::json::parse(r.body));
+                w.body = std::move(r.body);
                 w.origin_node = "child";
-                const store::event_spec ev{"Patient", R"({"fhir":"/ws/fhir2/R4/Patient/bench-)" + std::to_string(n) + R"("})", "", ""};
+                const store::event_spec ev{std::string(r.type), R"({"fhir":"/ws/fhir2/R4/)" + std::string(r.type) + "/" + r.id + R"("})", "", ""};
                 if (auto done = store::write_resource(c.db(), w, ev, c.new_uuid(), c.now()); !done) return store::result<bool>(boost::system::in_place_error, done.error());
             }
             return true;
@@ -250,10 +255,11 @@ int main(int argc, char** argv) {
     rp.direction = push ? "push" : "pull";
     rp.peer = "parent";
     rp.node_id = "child";
-    rp.categories = {{"patient", "fhir"}};
+    rp.categories = {{"patient", "fhir"}, {"encounter", "fhir"}, {"observation", "fhir"}};
     rp.concurrency = concurrency;
 
     const long hwm0 = bench::proc_status_kib("VmHWM:");
+    const double child_cpu0 = bench::proc_cpu_seconds(), parent_cpu0 = bench::proc_cpu_seconds(parent.pid());
     const auto t0 = clock_type::now();
     sync::replicate_result result;
     auto& source = push ? *local : *up;
@@ -266,16 +272,28 @@ int main(int argc, char** argv) {
     ioc.run();
     const double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
     const long hwm1 = bench::proc_status_kib("VmHWM:");
+    // This process's CPU covers the proxy too (a few percent on loopback).
+    const double child_cpu = bench::proc_cpu_seconds() - child_cpu0, parent_cpu = bench::proc_cpu_seconds(parent.pid()) - parent_cpu0;
 
-    const std::size_t pages = result.categories.empty() ? 0 : result.categories[0].feed.pages;
+    std::size_t pages = 0;
+    for (const auto& c : result.categories) pages += c.feed.pages;
     const std::size_t written = result.total(&sync::category_result::written);
     // What the protocol cannot avoid: each feed page is one round trip (the walk is sequential),
-    // plus connecting; and every byte at the link's bandwidth.
+    // plus connecting, per category (the categories run one after another, dependencies first);
+    // and every byte at the link's bandwidth.
     const double rtt = static_cast<double>(rtt_ms) / 1000.0;
-    const std::uint64_t min_pages = (resources + page_size - 1) / page_size;
-    const double bound = static_cast<double>(min_pages + 1) * rtt + (kbit ? static_cast<double>(counts.down + counts.up) * 8.0 / static_cast<double>(kbit * 1000) : 0.0);
-    std::printf("%s seeded with %llu Patients (2 KB) in %.1f s; feed pages of %llu\n", push ? "child" : "parent",
-                static_cast<unsigned long long>(resources), seed_s, static_cast<unsigned long long>(page_size));
+    std::uint64_t per_category[3] = {0, 0, 0};
+    for (std::uint64_t n = 0; n < resources; ++n) ++per_category[n % 10 == 0 ? 0 : n % 10 <= 3 ? 1 : 2];
+    std::uint64_t min_pages = 0, round_trips = 0;
+    for (auto c : per_category) {
+        min_pages += (c + page_size - 1) / page_size;
+        round_trips += c ? (c + page_size - 1) / page_size + 1 : 0;
+    }
+    const double bound = static_cast<double>(round_trips) * rtt + (kbit ? static_cast<double>(counts.down + counts.up) * 8.0 / static_cast<double>(kbit * 1000) : 0.0);
+    std::printf("%s seeded with %llu resources (%llu Patients, %llu Encounters, %llu Observations; 1-3 KB) in %.1f s; feed pages of %llu\n",
+                push ? "child" : "parent", static_cast<unsigned long long>(resources), static_cast<unsigned long long>(per_category[0]),
+                static_cast<unsigned long long>(per_category[1]), static_cast<unsigned long long>(per_category[2]), seed_s,
+                static_cast<unsigned long long>(page_size));
     std::printf("link: rtt %llu ms, %s; child: concurrency %u, batch %u\n", static_cast<unsigned long long>(rtt_ms),
                 kbit ? (std::to_string(kbit) + " kbit/s").c_str() : "uncapped", concurrency, batch);
     std::printf("%s %zu in %.2f s = %.0f resources/s; %zu page fetches, %llu connections\n", push ? "pushed" : "pulled", written, secs,
@@ -283,28 +301,33 @@ int main(int argc, char** argv) {
     std::printf("bytes: %.1f MB down, %.2f MB up (%.0f B down per resource)\n", static_cast<double>(counts.down) / 1e6, static_cast<double>(counts.up) / 1e6,
                 static_cast<double>(counts.down) / static_cast<double>(std::max<std::size_t>(1, written)));
     std::printf("child peak RSS: %ld KiB (before the pull %ld KiB)\n", hwm1, hwm0);
-    if ((rtt_ms || kbit) && !push) std::printf("lower bound %.1f s (%llu pages x rtt + bytes / bandwidth): %.2fx of it\n", bound,
-                                    static_cast<unsigned long long>(min_pages), secs / std::max(bound, 1e-9));
+    std::printf("CPU: child %.2f s (proxy included), parent %.2f s: %.0f + %.0f us per resource\n", child_cpu, parent_cpu,
+                child_cpu * 1e6 / static_cast<double>(std::max<std::size_t>(1, written)), parent_cpu * 1e6 / static_cast<double>(std::max<std::size_t>(1, written)));
+    if ((rtt_ms || kbit) && !push) std::printf("lower bound %.1f s (%llu round trips (%llu pages) x rtt + bytes / bandwidth): %.2fx of it\n", bound,
+                                    static_cast<unsigned long long>(round_trips), static_cast<unsigned long long>(min_pages), secs / std::max(bound, 1e-9));
+    // Push: each change must reach the parent and be acknowledged before its marker moves: at least
+    // one round trip per request that carries changes (one per batch), plus the bytes.
+    const std::uint64_t requests = batch > 1 ? (resources + batch - 1) / batch : resources;
+    const double push_bound = static_cast<double>(requests + 1) * rtt + (kbit ? static_cast<double>(counts.down + counts.up) * 8.0 / static_cast<double>(kbit * 1000) : 0.0);
     if ((rtt_ms || kbit) && push) {
-        // Each change must reach the parent and be acknowledged before its marker moves: at least
-        // one round trip per request that carries changes (one per batch), plus the bytes.
-        const std::uint64_t requests = batch > 1 ? (resources + batch - 1) / batch : resources;
-        const double push_bound = static_cast<double>(requests + 1) * rtt + (kbit ? static_cast<double>(counts.down + counts.up) * 8.0 / static_cast<double>(kbit * 1000) : 0.0);
         std::printf("lower bound %.1f s (%llu write requests x rtt + bytes / bandwidth): %.2fx of it\n", push_bound,
                     static_cast<unsigned long long>(requests), secs / std::max(push_bound, 1e-9));
     }
     if (result.error) std::printf("run error: %s (%s)\n", result.error.message().c_str(), result.detail.c_str());
     bool incremental_ok = true;
+    double inc_ms = -1;
+    std::uint64_t inc_changed = 0, inc_down = 0, inc_up = 0;
     if (incremental && !push && !result.error) {
-        // N changes spread evenly over the ids, sent as one batch (not timed), then one pull.
+        // N changes spread evenly over the ids (and over the three types: the k-th is step*k + k%10),
+        // sent as one batch (not timed), then one pull.
         std::string bundle = R"({"resourceType":"Bundle","type":"batch","entry":[)";
         const std::uint64_t step = std::max<std::uint64_t>(1, resources / incremental);
         std::uint64_t changed = 0;
-        for (std::uint64_t n = 0; n < resources && changed < incremental; n += step, ++changed) {
-            std::string body = bench::patient_2kb(n);
-            body.replace(body.find("\"family\":\"") + 10, 0, "Changed-");
-            bundle += (changed ? "," : "") + std::string(R"({"resource":)") + body + R"(,"request":{"method":"PUT","url":"Patient/bench-)" +
-                      std::to_string(n) + R"("}})";
+        for (std::uint64_t k = 0; k * step + k % 10 < resources && changed < incremental; ++k, ++changed) {
+            const std::uint64_t n = k * step + k % 10;
+            const bench::clinical_resource r = bench::resource(n);
+            bundle += (changed ? "," : "") + std::string(R"({"resource":)") + bench::changed_body(n) + R"(,"request":{"method":"PUT","url":")" +
+                      std::string(r.type) + "/" + r.id + R"("}})";
         }
         bundle += "]}";
         const std::string status = http_call(parent_port, "POST", "/ws/fhir2/R4", bundle);
@@ -325,8 +348,26 @@ int main(int argc, char** argv) {
                     static_cast<unsigned long long>(changed), static_cast<unsigned long long>(resources), isecs * 1000.0, iwritten,
                     static_cast<double>(counts.down - down0) / 1e3, static_cast<double>(counts.up - up0) / 1e3);
         incremental_ok = !again.error && iwritten == changed;
+        inc_ms = isecs * 1000.0;
+        inc_changed = changed;
+        inc_down = counts.down - down0;
+        inc_up = counts.up - up0;
         if (again.error) std::printf("incremental run error: %s (%s)\n", again.error.message().c_str(), again.detail.c_str());
     }
+    const long parent_hwm = bench::proc_status_kib("VmHWM:", parent.pid());
+    std::printf("parent peak RSS: %ld KiB (seeding included)\n", parent_hwm);
     parent.terminate();
-    return result.error || written != resources || !incremental_ok ? 1 : 0;
+    const bool ok = !result.error && written == resources && incremental_ok;
+    // One JSON object for tests/bench/run_all.sh.
+    std::printf("{\"bench\":\"sync\",\"direction\":\"%s\",\"resources\":%llu,\"rtt_ms\":%llu,\"kbit\":%llu,\"concurrency\":%u,\"batch\":%u,"
+                "\"page_size\":%llu,\"seconds\":%.3f,\"per_s\":%.0f,\"pages\":%zu,\"connections\":%llu,\"down_bytes\":%llu,\"up_bytes\":%llu,"
+                "\"child_hwm_kib\":%ld,\"child_hwm_before_kib\":%ld,\"parent_hwm_kib\":%ld,\"bound_s\":%.3f,\"incremental_changed\":%llu,"
+                "\"incremental_ms\":%.1f,\"incremental_down_bytes\":%llu,\"incremental_up_bytes\":%llu,\"child_cpu_s\":%.3f,\"parent_cpu_s\":%.3f,\"ok\":%s}\n",
+                push ? "push" : "pull", static_cast<unsigned long long>(resources), static_cast<unsigned long long>(rtt_ms),
+                static_cast<unsigned long long>(kbit), concurrency, batch, static_cast<unsigned long long>(page_size), secs,
+                static_cast<double>(written) / secs, pages, static_cast<unsigned long long>(counts.connections),
+                static_cast<unsigned long long>(counts.down), static_cast<unsigned long long>(counts.up), hwm1, hwm0, parent_hwm,
+                rtt_ms || kbit ? (push ? push_bound : bound) : 0.0, static_cast<unsigned long long>(inc_changed), inc_ms,
+                static_cast<unsigned long long>(inc_down), static_cast<unsigned long long>(inc_up), child_cpu, parent_cpu, ok ? "true" : "false");
+    return ok ? 0 : 1;
 }
