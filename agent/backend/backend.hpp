@@ -51,9 +51,14 @@ struct local_resource {
     store::millis last_updated = 0;  // from meta.lastUpdated or auditInfo; 0 = unknown
     // Who authored it: from the embedded store, or an edgesync parent's X-Edgesync-Origin
     // (api/provenance.hpp); "" when unknown (OpenMRS). Known to the embedded backend only: which
-    // peer it came from ("" = written here), and its canonical fingerprint ("deleted" for a
-    // tombstone).
-    std::string origin_node, arrived_from, fingerprint;
+    // peer it came from ("" = written here).
+    std::string origin_node, arrived_from;
+    // Its canonical fingerprint (sync/fingerprint.hpp; "deleted" for a tombstone) when the backend
+    // has it at no cost: the embedded store keeps it; the HTTP backend computes it from a resource
+    // it parsed anyway (a Bundle entry). "" = not known: the caller computes it from `body`.
+    // INVARIANT: when set for a present resource, `body` is a JSON object and this is its
+    // fingerprint, so a caller may skip parsing `body`.
+    std::string fingerprint;
 };
 
 struct get_result {
@@ -73,7 +78,10 @@ struct change {
     std::string action;         // the feed action to announce ("" = from the outcome)
     std::string origin_node;    // who authored the change
     std::string arrived_from;   // the peer it came from; "" = made here
-    std::string fingerprint;    // canonical fingerprint of body; "" = computed here
+    // Canonical fingerprint of body; "" = computed here. When set, the caller vouches that body
+    // is a JSON object with this fingerprint (local_resource::fingerprint's invariant), and the
+    // embedded backend stores both without parsing body again.
+    std::string fingerprint;
     std::optional<store::marker> then_marker;  // committed with the change (embedded) or after it
     // Embedded only: the write joins this chain (store::write_chain), and this audit row is
     // committed in the same transaction.

@@ -123,6 +123,10 @@ public:
         w.arrived_from = c.arrived_from;
         if (c.remove) {
             w.fingerprint = "deleted";
+        } else if (!c.fingerprint.empty()) {
+            // The caller parsed it (change::fingerprint's invariant).
+            w.fingerprint = std::move(c.fingerprint);
+            w.body = std::move(c.body);
         } else {
             error_code pe;
             json::value v = json::parse(c.body, pe);
@@ -131,7 +135,7 @@ public:
                 out.detail = c.ref.key.type + "/" + c.ref.key.uuid + ": the body is not a JSON object";
                 co_return out;
             }
-            w.fingerprint = c.fingerprint.empty() ? sync::fingerprint(v) : c.fingerprint;
+            w.fingerprint = sync::fingerprint(v);
             w.body = std::move(c.body);
         }
         store::event_spec ev{c.ref.key.representation == "fhir" ? c.ref.key.type : c.ref.category, links_of(c.ref), "", c.action};

@@ -4,6 +4,7 @@
 #include "agent/api/fhir.hpp"
 #include "agent/api/provenance.hpp"
 #include "agent/common/log.hpp"
+#include "agent/sync/fingerprint.hpp"
 #include "net/http_client.hpp"
 #include "store/store.hpp"
 
@@ -370,6 +371,8 @@ private:
                     g.resource.state = presence::present;
                     read_fhir_meta(res->as_object(), g.resource);
                     g.resource.body = json::serialize(*res);
+                    // Parsed already: spares the replicator a parse of the body.
+                    g.resource.fingerprint = sync::fingerprint(*res);
                     g.resource.origin_node = entry_origin(entry);
                 }
                 handed[i] = true;

@@ -9,6 +9,7 @@
 #include <boost/json/value.hpp>
 
 #include <string>
+#include <string_view>
 
 namespace edgesync::sync {
 
@@ -16,5 +17,9 @@ namespace edgesync::sync {
 std::string canonical_json(const boost::json::value& v);
 // Lower-case hex SHA-256 of canonical_json(v).
 std::string fingerprint(const boost::json::value& v);
+
+// Appends `s` as a JSON string, byte for byte as boost::json::serialize writes it (the canonical
+// text, and so every stored fingerprint, depends on that).
+void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace edgesync::sync

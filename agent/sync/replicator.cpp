@@ -458,7 +458,8 @@ struct category_run {
             ch.action = action;
             ch.origin_node = origin;
             ch.arrived_from = pull() ? p.peer : "";
-            ch.fingerprint = s.source;
+            // Not for a body that is no JSON object: the target must see it and refuse it.
+            if (s.source != k_not_an_object) ch.fingerprint = s.source;
             const bool atomic = target.kind() == "embedded" && next;
             if (atomic) {
                 // Pipelined: queued on this run's write chain, not awaited. The store commits in

@@ -61,9 +61,10 @@ asio::awaitable<resolve_result> resolve_conflict(backend::local_backend& local, 
     if (!remove) {
         error_code pe;
         json::value v = json::parse(*body, pe);
-        if (pe) {
+        if (pe || !v.is_object()) {
+            // (Checked here: the target trusts a change that carries its fingerprint.)
             out.ec = backend::errc::refused;
-            out.detail = "the chosen version is not JSON";
+            out.detail = pe ? "the chosen version is not JSON" : "the chosen version is not a JSON object";
             co_return out;
         }
         fp = fingerprint(v);

@@ -18,6 +18,7 @@
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -270,6 +271,91 @@ TEST_CASE("fingerprints ignore key order and server bookkeeping, not content", "
     auto coded = json::parse(R"j({"resourceType":"Observation","code":{"coding":[{"code":"5089AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","display":"Weight (kg)"}]}})j");
     auto recoded = json::parse(R"j({"resourceType":"Observation","code":{"coding":[{"code":"5089AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","display":"Height (cm)"}]}})j");
     CHECK(sync::fingerprint(coded) != sync::fingerprint(recoded));
+}
+
+namespace {
+// The canonical text as it was first written (every key and string through a json::value and
+// boost::json::serialize): stored fingerprints were computed this way, so the faster writer must
+// produce the same bytes.
+void reference_canonical(std::string& out, const json::value& v, bool in_meta, bool rest) {
+    auto is_volatile = [](std::string_view key, bool meta, bool r) {
+        if (meta) return key == "versionId" || key == "lastUpdated";
+        return key == "links" || key == "auditInfo" || (r && (key == "display" || key == "resourceVersion"));
+    };
+    if (v.is_object()) {
+        std::vector<std::pair<std::string_view, const json::value*>> fields;
+        for (const auto& kv : v.get_object())
+            if (!is_volatile(kv.key(), in_meta, rest)) fields.emplace_back(kv.key(), &kv.value());
+        std::sort(fields.begin(), fields.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        out += '{';
+        bool first = true;
+        for (const auto& [k, val] : fields) {
+            if (k == "meta" && val->is_object() && val->get_object().size() <= 2) {
+                bool only_volatile = true;
+                for (const auto& m : val->get_object()) only_volatile &= is_volatile(m.key(), true, rest);
+                if (only_volatile) continue;
+            }
+            if (!first) out += ',';
+            first = false;
+            out += json::serialize(json::value(json::string(k)));
+            out += ':';
+            reference_canonical(out, *val, k == "meta", rest);
+        }
+        out += '}';
+    } else if (v.is_array()) {
+        out += '[';
+        bool first = true;
+        for (const auto& e : v.get_array()) {
+            if (!first) out += ',';
+            first = false;
+            reference_canonical(out, e, false, rest);
+        }
+        out += ']';
+    } else {
+        out += json::serialize(v);
+    }
+}
+}  // namespace
+
+TEST_CASE("the canonical text is byte for byte what it was: every byte of a key or string, and every fixture", "[agent][fhir]") {
+    // Each byte alone and amid text, as a key and as a value.
+    for (int b = 0; b < 256; ++b) {
+        const std::string s1(1, static_cast<char>(b)), s2 = "a" + s1 + "\"b" + s1 + s1 + "c";
+        for (const auto& s : {s1, s2}) {
+            std::string mine;
+            sync::append_json_string(mine, s);
+            CHECK(mine == json::serialize(json::value(json::string(s))));
+            const json::value doc = json::object{{"resourceType", "Basic"}, {s, s}, {"nested", json::array{s, json::object{{s, json::array{s}}}}}};
+            std::string ref;
+            reference_canonical(ref, doc, false, false);
+            CHECK(sync::canonical_json(doc) == ref);
+        }
+    }
+    // Every scalar kind, meta's bookkeeping, a REST representation.
+    for (const char* text : {R"({"resourceType":"Observation","meta":{"versionId":"2","lastUpdated":"x"},"valueQuantity":{"value":-0.5e-3,"unit":"kg"},"n":12345678901234,"u":18446744073709551615,"ok":true,"no":false,"nil":null,"e":[],"o":{}})",
+                             R"({"uuid":"u","display":"d","resourceVersion":"1.9","attributes":[{"display":"x","value":1.5}],"voided":false})"}) {
+        const json::value doc = json::parse(text);
+        std::string ref;
+        reference_canonical(ref, doc, false, !doc.as_object().contains("resourceType"));
+        CHECK(sync::canonical_json(doc) == ref);
+    }
+    std::size_t files = 0;
+    for (const char* sub : {"/fixtures/openmrs/fhir-r4/fhir2-module-payloads", "/fixtures/openmrs/rest-v1"}) {
+        const std::string dir = std::string(EDGESYNC_SHARED_DIR) + sub;
+        if (!std::filesystem::exists(dir)) continue;
+        for (const auto& f : std::filesystem::recursive_directory_iterator(dir)) {
+            if (f.path().extension() != ".json") continue;
+            boost::system::error_code ec;
+            const json::value doc = json::parse(test::read_file(f.path().string()), ec);
+            if (ec) continue;
+            INFO(f.path().string());
+            std::string ref;
+            reference_canonical(ref, doc, false, doc.is_object() && !doc.as_object().contains("resourceType"));
+            CHECK(sync::canonical_json(doc) == ref);
+            ++files;
+        }
+    }
+    CHECK(files > 20);
 }
 
 TEST_CASE("Bundle batch: each entry on its own, and transaction: all or nothing", "[agent][fhir]") {

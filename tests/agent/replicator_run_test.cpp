@@ -366,6 +366,22 @@ TEST_CASE("conflict resolution through the admin API writes the chosen version t
     }
 }
 
+TEST_CASE("conflict resolution: a merged version that is JSON but not an object is refused, and the conflict and both copies stay as they were") {
+    administered a;
+    const auto id = a.conflict();
+    for (const char* merged : {R"({"resource":[{"resourceType":"Patient"}]})", R"({"resource":"Patient"})", R"({"resource":42})"}) {
+        INFO(merged);
+        auto r = a.child.call("POST", "/admin/api/conflicts/" + std::to_string(id) + "/resolve", merged, "admin-token");
+        CHECK(r.status == 400);
+        CHECK_THAT(r.body, Catch::Matchers::Contains("not a JSON object"));
+    }
+    CHECK(a.family_at(a.child, "p1") == "AtChild");
+    CHECK(a.family_at(a.parent, "p1") == "AtParent");
+    auto list = json::parse(a.child.call("GET", "/admin/api/conflicts", "", "admin-token").body).at("conflicts").as_array();
+    REQUIRE(list.size() == 1);
+    CHECK(list[0].at("status") == "open");
+}
+
 TEST_CASE("admin API: a parked failure is listed, retried on request, and can be discarded, and bad requests are refused clearly") {
     administered a;
     auto bad = a.child.call("POST", "/admin/api/conflicts/1/resolve", R"({"choose":"both"})", "admin-token");
