@@ -35,17 +35,26 @@ namespace {
 // The next page, fetched while the current one's entries are processed (forward walk only: its
 // URL is the current page's next-archive). At most one page ahead. The fetch holds the client,
 // so run_feed() waits for it before it returns.
+// As soon as it arrives its entries go to the `ahead` hook (`handed`), so the caller fetches
+// their resources while it still processes the current page: with pages no larger than one
+// batch, that is what keeps more than one batch in flight. (The hook is a copy: this outlives
+// run_feed_impl's frame.)
 struct page_ahead {
     explicit page_ahead(asio::any_io_executor ex) : ready(ex, asio::steady_timer::time_point::max()) {}
     std::string url;
-    bool running = false, done = false;
+    bool running = false, done = false, handed = false;
     fetched_page page;
+    entries_hook hook;
     asio::steady_timer ready;
 };
 
 asio::awaitable<void> fetch_ahead(std::shared_ptr<page_ahead> a, net::http_client& client, std::string authorization, reader_limits limits) {
     const std::string url = a->url;
     a->page = co_await fetch_page(client, url, std::move(authorization), limits);
+    if (a->hook && !a->page.missing && !a->page.ec && !a->page.entries.empty()) {
+        a->hook(a->page.entries);
+        a->handed = true;
+    }
     a->done = true;
     a->ready.cancel();
 }
@@ -65,6 +74,7 @@ asio::awaitable<run_status> run_feed_impl(net::http_client& client, store::store
 boost::asio::awaitable<run_status> run_feed(net::http_client& client, store::store& st, run_params p, entry_processor process,
                                             entries_hook ahead) {
     auto next_page = std::make_shared<page_ahead>(co_await asio::this_coro::executor);
+    next_page->hook = ahead;
     auto status = co_await run_feed_impl(client, st, std::move(p), std::move(process), std::move(ahead), next_page);
     co_await settle(*next_page);  // no fetch may outlive the run (it uses the caller's client)
     co_return status;
@@ -102,9 +112,11 @@ asio::awaitable<run_status> run_feed_impl(net::http_client& client, store::store
         while (auto* f = std::get_if<feed_walk::fetch>(&s)) {
             const std::string url = f->url;
             fetched_page page;
+            bool handed = false;  // its entries went to `ahead` when it arrived
             if (next_page->running && next_page->url == url) {
                 co_await settle(*next_page);
                 page = std::move(next_page->page);
+                handed = next_page->handed;
             } else {
                 co_await settle(*next_page);  // a different page was guessed: let it finish, unused
                 page = co_await fetch_page(client, url, p.authorization, p.limits);
@@ -140,12 +152,12 @@ asio::awaitable<run_status> run_feed_impl(net::http_client& client, store::store
             if (auto* nf = std::get_if<feed_walk::fetch>(&out.next); nf && !out.entries.empty()) {
                 next_page->url = nf->url;
                 next_page->running = true;
-                next_page->done = false;
+                next_page->done = next_page->handed = false;
                 next_page->ready.expires_at(asio::steady_timer::time_point::max());
                 asio::co_spawn(co_await asio::this_coro::executor, fetch_ahead(next_page, client, p.authorization, p.limits),
                                log::on_task_exit{"feed_page_ahead"});
             }
-            if (ahead && !out.entries.empty()) ahead(out.entries);
+            if (ahead && !out.entries.empty() && !handed) ahead(out.entries);
             for (const auto& e : out.entries) {
                 const store::marker next{p.feed_url, e.id, out.via};
                 auto ec = co_await process(e, next);
