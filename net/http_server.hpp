@@ -33,7 +33,9 @@ struct server_params {
     std::chrono::milliseconds write_timeout{60'000};   // per response write (per chunk when streamed)
     std::chrono::milliseconds idle_timeout{30'000};    // keep-alive wait for a request's first byte
     std::size_t gzip_min_bytes = 1024;                 // smaller complete bodies are sent as they are
-    int gzip_level = 6;
+    // zlib level 4, not the default 6: on FHIR Bundles (tests/bench) it compresses 1.4% less
+    // and takes 30% less of the serving node's CPU (sync_bench: 63 -> 44 us per resource served).
+    int gzip_level = 4;
     // Told of every request answered (on the server's executor; must not block): for metrics.
     struct request_done {
         std::string_view path;            // without the query

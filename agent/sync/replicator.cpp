@@ -374,7 +374,8 @@ struct category_run {
             }
             slots.erase(it);
             bool stale = false;
-            for (const auto& [at, k] : recent) stale |= at >= s->started_at && k == key_text(s->f.key);
+            const std::string mine = key_text(s->f.key);
+            for (const auto& [at, k] : recent) stale |= at >= s->started_at && k == mine;
             if (stale) out_f = co_await fetch(e);  // (not a ?: around co_await: GCC 12)
             else out_f = std::move(s->f);
             pump();

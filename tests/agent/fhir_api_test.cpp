@@ -358,6 +358,36 @@ TEST_CASE("the canonical text is byte for byte what it was: every byte of a key 
     CHECK(files > 20);
 }
 
+TEST_CASE("reads add the node's meta to every stored body, whether or not it holds one, and keep everything else as it was", "[agent][fhir]") {
+    fhir_node n;
+    // Bodies the quick path (no top-level meta: the stored text plus meta) and the parse path (a
+    // client's own meta, merged) both answer, with "meta" and braces also inside strings and deeper.
+    const std::vector<std::string> bodies{
+        R"({"resourceType":"Basic","id":"b1","code":{"text":"plain"}})",
+        R"({"resourceType":"Basic","id":"b2","extension":[{"url":"meta","valueString":"} \"meta\": {"}],"code":{"text":"{[\\"},"note":{"meta":1}})",
+        R"({"resourceType":"Basic","id":"b3","meta":{"tag":[{"code":"t"}],"versionId":"99"},"code":{"text":"x"}})",
+        R"({ "resourceType" : "Basic" , "id" : "b4" , "code" : { "text" : "spaced" } , "n" : -1.5e3 , "t" : true , "z" : null })",
+        R"({"resourceType":"Basic","code":{"text":"no id in the body"}})",
+    };
+    for (std::size_t i = 0; i < bodies.size(); ++i) {
+        INFO(bodies[i]);
+        const std::string id = "b" + std::to_string(i + 1);
+        REQUIRE(n.call("PUT", "/ws/fhir2/R4/Basic/" + id, R"({"resourceType":"Basic","id":")" + id + R"("})").status == 201);
+        REQUIRE(n.call("PUT", "/ws/fhir2/R4/Basic/" + id, bodies[i]).status == 200);  // version 2
+        json::value sent = json::parse(bodies[i]);
+        for (const auto& got : {n.call("GET", "/ws/fhir2/R4/Basic/" + id).json(),
+                                n.call("POST", "/ws/fhir2/R4", R"({"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Basic/)" + id +
+                                                                   R"("}}]})").json().at("entry").at(0).at("resource")}) {
+            CAPTURE(json::serialize(got));
+            CHECK(got.at("id").as_string() == id);
+            CHECK(got.at("meta").at("versionId") == "2");
+            CHECK(got.at("meta").at("lastUpdated").as_string().size() >= 20);
+            if (const auto* sent_meta = sent.as_object().if_contains("meta")) CHECK(got.at("meta").at("tag") == sent_meta->at("tag"));
+            CHECK(comparable(got) == comparable(sent));
+        }
+    }
+}
+
 TEST_CASE("Bundle batch: each entry on its own, and transaction: all or nothing", "[agent][fhir]") {
     fhir_node node;
     REQUIRE(node.call("PUT", "/ws/fhir2/R4/Patient/p1", R"({"resourceType":"Patient","id":"p1"})").status == 201);
