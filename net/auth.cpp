@@ -1,6 +1,7 @@
 #include "net/auth.hpp"
 
 #include "net/error.hpp"
+#include "net/sha256.hpp"
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -9,7 +10,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <mbedtls/base64.h>
 #include <mbedtls/pkcs5.h>
-#include <mbedtls/sha256.h>
 
 #include <algorithm>
 #include <atomic>
@@ -25,12 +25,6 @@ namespace {
 
 constexpr std::size_t k_hash_bytes = 32;
 constexpr std::size_t k_salt_bytes = 16;
-
-std::array<unsigned char, 32> sha256(std::string_view data) {
-    std::array<unsigned char, 32> out{};
-    mbedtls_sha256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), 0);
-    return out;
-}
 
 std::string hex(const unsigned char* p, std::size_t n) {
     static constexpr char k_digits[] = "0123456789abcdef";

@@ -1,0 +1,25 @@
+// SHA-256 of a byte string, with the CPU's SHA instructions when it has them (x86-64 SHA-NI, the
+// ARMv8 SHA2 extension: a Pi 5, not a Pi 4), else mbedTLS's portable code. Every resource's
+// fingerprint is one of these (sync/fingerprint.hpp), on every write and every pull, so on the
+// machines that have them the instructions take the hash from a third of a pull's CPU to a tenth
+// of that (tests/bench/sync_bench).
+//
+// The choice is made once per process (cpuid / getauxval); all paths give the same digest.
+#pragma once
+
+#include <array>
+#include <string_view>
+
+namespace edgesync::net {
+
+using sha256_digest = std::array<unsigned char, 32>;
+
+sha256_digest sha256(std::string_view data);
+
+// For tests: the portable path, and the accelerated one if this CPU has it (false: not here).
+sha256_digest sha256_portable(std::string_view data);
+bool sha256_accelerated(std::string_view data, sha256_digest& out);
+// What sha256() uses here: "x86-64 SHA-NI", "ARMv8 SHA2" or "portable".
+const char* sha256_implementation();
+
+}  // namespace edgesync::net
