@@ -210,7 +210,33 @@ struct category_run {
         store::resource_key key;
         backend::get_result src, tgt;
         bool echo = false;  // push: the resource came from the peer (tgt not fetched)
+        // The agreed fingerprint, read with the fetch (a store read per entry, made while the
+        // entry waited its turn, costs the run nothing; made when its turn comes, it stalls it).
+        bool has_base = false;
+        std::optional<std::string> base;
     };
+    // Reads the agreed fingerprints of `keys` in one store read, into `into[i]->base`. A failed
+    // read leaves has_base unset: process() reads again and reports the error.
+    asio::awaitable<void> read_bases(std::vector<fetched*> into) {
+        if (into.empty()) co_return;
+        std::vector<store::resource_key> keys;
+        for (const auto* f : into) keys.push_back(f->key);
+        auto job = [peer = p.peer, keys = std::move(keys)](store::sql::connection& db) -> store::result<std::vector<std::optional<std::string>>> {
+            std::vector<std::optional<std::string>> fps;
+            for (const auto& k : keys) {
+                auto fp = store::get_synced_fingerprint(db, peer, k);
+                if (!fp) return fp.error();
+                fps.push_back(std::move(*fp));
+            }
+            return fps;
+        };
+        auto got = co_await st.read<std::vector<std::optional<std::string>>>(std::move(job));
+        if (!got) co_return;
+        for (std::size_t i = 0; i < into.size(); ++i) {
+            into[i]->base = std::move((*got)[i]);
+            into[i]->has_base = true;
+        }
+    }
     struct slot {
         explicit slot(asio::any_io_executor ex, feed::feed_entry en) : entry(std::move(en)), ready(ex, asio::steady_timer::time_point::max()) {}
         feed::feed_entry entry;
@@ -259,6 +285,8 @@ struct category_run {
     asio::awaitable<fetched> fetch(const feed::feed_entry& e) {
         fetched f;
         if (!resolve_link(e, f)) co_return f;
+        std::vector<fetched*> one{&f};  // (named: GCC 12 and braced temporaries in co_await)
+        co_await read_bases(std::move(one));
         const backend::resource_ref ref{r.category, f.key};
         f.src = co_await source.get(ref);
         co_await fetch_target(f);
@@ -288,13 +316,16 @@ struct category_run {
     asio::awaitable<void> fetch_many(std::vector<std::shared_ptr<slot>>& group) {
         std::vector<backend::resource_ref> refs;
         std::vector<std::shared_ptr<slot>> who;
+        std::vector<fetched*> bases;
         for (auto& s : group)
             if (resolve_link(s->entry, s->f)) {
                 refs.push_back({r.category, s->f.key});
                 who.push_back(s);
+                bases.push_back(&s->f);
             } else {
                 finish(*s);
             }
+        co_await read_bases(std::move(bases));  // one store read for the group, before its requests
         const bool batch_targets = target.batch_limit() > 1;
         auto reads = std::make_shared<target_reads>(ex);
         std::vector<std::shared_ptr<slot>> for_target;
@@ -434,14 +465,17 @@ struct category_run {
             co_return tgt.ec;
         }
         // The agreed fingerprint lives with this node's copy (the target on pull, the source on push).
-        auto base_job = [peer = p.peer, key](store::sql::connection& db) { return store::get_synced_fingerprint(db, peer, key); };
-        auto base = co_await st.read<std::optional<std::string>>(std::move(base_job));
-        if (!base) co_return base.error();
+        if (!f.has_base) {
+            auto base_job = [peer = p.peer, key](store::sql::connection& db) { return store::get_synced_fingerprint(db, peer, key); };
+            auto base = co_await st.read<std::optional<std::string>>(std::move(base_job));
+            if (!base) co_return base.error();
+            f.base = std::move(*base);
+        }
 
         three_way s;
         s.source = fingerprint_of(src.resource);
         if (tgt.resource.state != backend::presence::missing) s.target = fingerprint_of(tgt.resource);
-        s.base = *base;
+        s.base = f.base;
         s.source_time = src.resource.last_updated;
         s.target_time = tgt.resource.last_updated;
         const decision d = decide(s, p.policy, pull());

@@ -4,10 +4,13 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <unistd.h>
 
@@ -40,6 +43,30 @@ inline double proc_cpu_seconds(long pid = 0) {
         }
     }
     return -1;
+}
+
+// CPU seconds per thread of this process, from /proc/self/task/<tid>/stat: (tid, seconds).
+inline std::vector<std::pair<long, double>> thread_cpu_seconds() {
+    std::vector<std::pair<long, double>> out;
+    std::error_code ec;
+    for (const auto& t : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+        const long tid = std::atol(t.path().filename().c_str());
+        std::ifstream in(t.path() / "stat");
+        std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const auto close = stat.rfind(')');
+        if (close == std::string::npos) continue;
+        std::istringstream fields(stat.substr(close + 2));
+        std::string f;
+        double utime = 0;
+        for (int i = 3; fields >> f; ++i) {
+            if (i == 14) utime = std::atof(f.c_str());
+            if (i == 15) {
+                out.emplace_back(tid, (utime + std::atof(f.c_str())) / static_cast<double>(sysconf(_SC_CLK_TCK)));
+                break;
+            }
+        }
+    }
+    return out;
 }
 
 }  // namespace edgesync::bench

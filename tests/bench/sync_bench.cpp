@@ -301,7 +301,9 @@ int main(int argc, char** argv) {
     std::printf("bytes: %.1f MB down, %.2f MB up (%.0f B down per resource)\n", static_cast<double>(counts.down) / 1e6, static_cast<double>(counts.up) / 1e6,
                 static_cast<double>(counts.down) / static_cast<double>(std::max<std::size_t>(1, written)));
     std::printf("child peak RSS: %ld KiB (before the pull %ld KiB)\n", hwm1, hwm0);
-    std::printf("CPU: child %.2f s (proxy included), parent %.2f s: %.0f + %.0f us per resource\n", child_cpu, parent_cpu,
+    std::string threads;
+    for (const auto& [tid, s] : bench::thread_cpu_seconds()) threads += (threads.empty() ? "" : ", ") + std::to_string(s).substr(0, 4);
+    std::printf("CPU: child %.2f s (proxy included; by thread since start: %s), parent %.2f s: %.0f + %.0f us per resource\n", child_cpu, threads.c_str(), parent_cpu,
                 child_cpu * 1e6 / static_cast<double>(std::max<std::size_t>(1, written)), parent_cpu * 1e6 / static_cast<double>(std::max<std::size_t>(1, written)));
     if ((rtt_ms || kbit) && !push) std::printf("lower bound %.1f s (%llu round trips (%llu pages) x rtt + bytes / bandwidth): %.2fx of it\n", bound,
                                     static_cast<unsigned long long>(round_trips), static_cast<unsigned long long>(min_pages), secs / std::max(bound, 1e-9));
