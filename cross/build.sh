@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Configures and builds one flavour and prints its build folder.
-#   cross/build.sh host|host-asan|aarch64|armhf|armel [cmake --build target]
+#   cross/build.sh host|host-asan|aarch64|armhf|armel [cmake --build target...]   (default: all;
+#   the edgesync binary is always built)
 #     host       static x86-64 binary, Release, tests                 -> build/host
 #     host-asan  dynamic x86-64, ASan+UBSan, tests                    -> build/host-asan
 #     aarch64    static, size-optimised (MinSizeRel, section GC)      -> build/aarch64
@@ -13,7 +14,8 @@ source "$(dirname "$0")/lib.sh"
 
 flavour=${1:?usage: cross/build.sh host|host-asan|aarch64|armhf|armel [target]}
 shift
-build_target=${1:-all}
+build_targets=("${@:-all}")
+[ "${build_targets[*]}" = all ] || build_targets+=(edgesync)
 target=${flavour%-asan}
 triple=$(es_triple "$target")
 mbedtls=$("$ES_ROOT/cross/mbedtls.sh" "$target")
@@ -35,7 +37,7 @@ dir=$ES_ROOT/build/$flavour
 mkdir -p "$ES_ROOT/build"
 cmake -S "$ES_ROOT" -B "$dir" "${args[@]}" >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log" >&2; es_die "configure failed ($flavour)"; }
 rm -f "$dir.configure.log"
-cmake --build "$dir" --target "$build_target" -j"$(nproc)" >&2 || es_die "build failed ($flavour)"
+cmake --build "$dir" --target "${build_targets[@]}" -j"$(nproc)" >&2 || es_die "build failed ($flavour)"
 
 strip_tool=strip; [ "$target" != host ] && strip_tool=$triple-strip
 mkdir -p "$ES_ROOT/dist"
