@@ -156,7 +156,7 @@ struct audit_params {
 enum class marker_lost_policy : std::uint8_t { restart, pause };
 
 struct feeds_params {
-    std::uint32_t page_size = 50;  // entries per published page
+    std::uint32_t page_size = 200;  // entries per published page
     marker_lost_policy on_marker_lost = marker_lost_policy::restart;
 };
 

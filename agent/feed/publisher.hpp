@@ -50,7 +50,7 @@ inline constexpr std::string_view k_feed_tail = "</feed>\r\n\r\n";
 std::string format_atom_time(store::millis ms);
 
 struct publisher_params {
-    std::uint32_t page_size = 50;
+    std::uint32_t page_size = 200;  // as config::feeds_config
     std::string public_url;  // base URL for links; empty = from the Host header
     bool tls = false;        // scheme for links built from the Host header
     std::uint8_t roles = 0;  // who may read the feeds (net::role_bit flags)

@@ -592,7 +592,7 @@ struct category_run {
     std::deque<std::shared_ptr<pending_commit>> commits;  // queued applies, oldest first
     std::multiset<std::string> pending_keys;
     error_code pipeline_error;
-    static constexpr std::size_t k_commit_window = 64;
+    static constexpr std::size_t k_commit_window = 256;
 
     static asio::awaitable<void> run_apply(std::shared_ptr<category_run> run, std::shared_ptr<pending_commit> pc, backend::change ch) {
         pc->result = co_await run->target.apply(std::move(ch));

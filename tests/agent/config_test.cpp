@@ -79,7 +79,7 @@ TEST_CASE("an empty config gives the documented defaults", "[config]") {
     CHECK(c.push.categories == c.pull.categories);
     CHECK(c.conflicts == config::conflict_policy::manual);
     CHECK(c.retry.max_attempts == 10);
-    CHECK(c.feeds.page_size == 50);
+    CHECK(c.feeds.page_size == 200);
     CHECK(c.limits.max_request_body == 16u * 1024 * 1024);
     CHECK(c.store.synchronous == config::sync_mode::full);
     CHECK(c.store.cache_bytes == 8u * 1024 * 1024);

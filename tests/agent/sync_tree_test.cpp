@@ -310,7 +310,7 @@ TEST_CASE("a pull-only node only pulls and a push-only node only pushes", "[agen
 
 TEST_CASE("the parent killed mid-pull: the child resumes after the restart and ends with everything once, nothing lost or doubled", "[agent][sync]") {
     node_proc root("root", 0);
-    constexpr int total = 5000;  // enough that the kill lands mid-pull (a child pulls ~3,000/s natively)
+    constexpr int total = 20000;  // enough that the kill lands mid-pull (a child pulls ~14,000/s natively)
     for (int first = 0; first < total; first += 1000) {
         std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[)";
         for (int i = first; i < first + 1000; ++i) {

@@ -163,7 +163,7 @@ std::string http_call(std::uint16_t port, const std::string& method, const std::
 
 int main(int argc, char** argv) {
     if (argc < 2) return std::fprintf(stderr, "usage: sync_bench EDGESYNC_BINARY [--resources N] [--rtt-ms R] [--kbit K] [--concurrency C] [--batch B] [--page-size P]\n"), 2;
-    std::uint64_t resources = 10'000, rtt_ms = 0, kbit = 0, page_size = 50;
+    std::uint64_t resources = 10'000, rtt_ms = 0, kbit = 0, page_size = 200;
     std::uint32_t concurrency = 4, batch = 50;
     bool push = false;
     std::uint64_t incremental = 0;
