@@ -5,6 +5,7 @@
 #include "agent/api/provenance.hpp"
 #include "agent/common/log.hpp"
 #include "agent/sync/fingerprint.hpp"
+#include "net/gzip.hpp"
 #include "net/http_client.hpp"
 #include "store/store.hpp"
 
@@ -294,6 +295,7 @@ private:
 
     enum class tri : std::uint8_t { unknown, yes, no };
     tri batching_ = tri::unknown;
+    bool gzip_bodies_ = false;  // the parent said it is edgesync (its CapabilityStatement)
     // Set while one caller asks the server; the others wait on it (cancelled when the answer is
     // in) instead of each sending its own metadata request. Owned here; lives for one discovery.
     std::shared_ptr<asio::steady_timer> discovering_;
@@ -328,6 +330,9 @@ private:
         if (resp->status != 200) co_return;
         error_code pe;
         json::value v = json::parse(resp->body, pe);
+        // An edgesync parent takes gzip request bodies (an OpenMRS behind Tomcat does not).
+        if (const auto* sw = !pe && v.is_object() ? v.as_object().if_contains("software") : nullptr; sw && sw->is_object())
+            if (const auto* name = sw->as_object().if_contains("name"); name && name->is_string()) gzip_bodies_ = name->as_string() == "edgesync";
         const auto* rest = !pe && v.is_object() ? v.as_object().if_contains("rest") : nullptr;
         if (!rest || !rest->is_array()) co_return;
         for (const auto& r : rest->as_array()) {
@@ -410,7 +415,12 @@ private:
         req.headers.set(http::field::accept, "application/fhir+json");
         req.headers.set(http::field::content_type, "application/fhir+json");
         if (minimal) req.headers.set("Prefer", "return=minimal");
-        req.body = std::move(bundle);
+        if (gzip_bodies_ && bundle.size() >= 1024) {
+            req.headers.set(http::field::content_encoding, "gzip");
+            req.body = net::gzip_compress(bundle, 4);
+        } else {
+            req.body = std::move(bundle);
+        }
         unsigned status = 0;
         auto on_head = [&](const net::response_head& h) -> error_code {
             status = h.status;

@@ -9,6 +9,7 @@
 #include "agent/api/fhir.hpp"
 #include "agent/sync/fingerprint.hpp"
 #include "net/auth.hpp"
+#include "net/gzip.hpp"
 #include "net/http_client.hpp"
 #include "store/store.hpp"
 #include "support/canned_server.hpp"
@@ -365,6 +366,59 @@ TEST_CASE("OpenMRS backend: a batch answer's entries are handed on as they arriv
     }
     REQUIRE(server.requests().size() == 2);
     CHECK(server.requests()[1].rfind("POST /ws/fhir2/R4 HTTP/1.1", 0) == 0);
+}
+
+TEST_CASE("batched changes go up gzipped to an edgesync parent, and as they are to any other server") {
+    for (const char* software : {"edgesync", "OpenMRS"}) {
+        INFO(software);
+        test::temp_dir tmp;
+        store::store_options o;
+        o.path = tmp.file("edgesync.db");
+        std::string why;
+        auto st = store::store::open(o, why);
+        REQUIRE(st);
+        asio::io_context ioc;
+        test::canned_server server(ioc);
+        const std::string cap = R"({"resourceType":"CapabilityStatement","software":{"name":")" + std::string(software) +
+                                R"("},"rest":[{"mode":"server","interaction":[{"code":"batch"}]}]})";
+        server.push({"HTTP/1.1 200 OK\r\nContent-Type: application/fhir+json\r\nContent-Length: " + std::to_string(cap.size()) + "\r\n\r\n" + cap,
+                     test::canned_reply::then::keep_open});
+        const std::string answer = R"({"resourceType":"Bundle","type":"batch-response","entry":[{"response":{"status":"201 Created"}},{"response":{"status":"201 Created"}}]})";
+        server.push({"HTTP/1.1 200 OK\r\nContent-Type: application/fhir+json\r\nContent-Length: " + std::to_string(answer.size()) + "\r\n\r\n" + answer,
+                     test::canned_reply::then::close});
+        net::client_params cp;
+        cp.use_env_proxy = false;
+        net::http_client client(ioc.get_executor(), cp);
+        backend::openmrs_params p;
+        p.base_url = "http://127.0.0.1:" + std::to_string(server.port());
+        p.batch_size = 50;
+        auto be = backend::make_openmrs_backend(client, **st, p);
+        std::vector<backend::change> changes(2);
+        for (int i = 0; i < 2; ++i) {
+            changes[static_cast<std::size_t>(i)].ref = {"patient", {"fhir", "Patient", "g" + std::to_string(i)}};
+            changes[static_cast<std::size_t>(i)].body = R"({"resourceType":"Patient","id":"g)" + std::to_string(i) + R"(","text":{"div":")" + std::string(1500, 'x') + R"("}})";
+        }
+        auto results = test::run_until_done(ioc, be->apply_many(std::move(changes)));
+        REQUIRE(results.size() == 2);
+        for (const auto& r : results) CHECK_FALSE(r.ec);
+        REQUIRE(server.requests().size() == 2);
+        const std::string& post = server.requests()[1];
+        REQUIRE(post.rfind("POST /ws/fhir2/R4 HTTP/1.1", 0) == 0);
+        const auto body_at = post.find("\r\n\r\n") + 4;
+        const std::string head = post.substr(0, body_at), body = post.substr(body_at);
+        std::string bundle = body;
+        if (std::string(software) == "edgesync") {
+            CHECK_THAT(head, Catch::Matchers::Contains("Content-Encoding: gzip"));
+            boost::system::error_code ec;
+            REQUIRE(net::gzip_decompress(body, 1 << 20, bundle, ec));
+            CHECK(body.size() * 4 < bundle.size());
+        } else {
+            CHECK_THAT(head, !Catch::Matchers::Contains("Content-Encoding"));
+        }
+        const auto sent = json::parse(bundle);
+        CHECK(sent.at("entry").as_array().size() == 2);
+        CHECK(sent.at("entry").at(1).at("resource").at("id") == "g1");
+    }
 }
 
 TEST_CASE("OpenMRS dates: REST, FHIR2 and atom forms are read, malformed ones refused") {
