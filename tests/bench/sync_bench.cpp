@@ -60,12 +60,15 @@ struct link_params {
 };
 struct link_counts {
     std::uint64_t up = 0, down = 0, connections = 0;
+    // When each direction of the link is free again: one link, whatever the number of connections
+    // over it (all on this process's one thread).
+    clock_type::time_point up_free{}, down_free{};
 };
 
 // Copies `from` to `to`, each piece delivered `one_way` after it was read and no faster than the
 // bandwidth allows. A reader and a writer coroutine share the queue, so pieces in flight overlap
-// the delay (a pipe, not stop-and-wait).
-asio::awaitable<void> pipe(tcp::socket& from, tcp::socket& to, link_params lp, std::uint64_t& counter) {
+// the delay (a pipe, not stop-and-wait). `free_at` is the direction's, shared by every connection.
+asio::awaitable<void> pipe(tcp::socket& from, tcp::socket& to, link_params lp, std::uint64_t& counter, clock_type::time_point& free_at) {
     struct piece {
         clock_type::time_point due;
         std::string data;
@@ -74,9 +77,8 @@ asio::awaitable<void> pipe(tcp::socket& from, tcp::socket& to, link_params lp, s
     auto wake = std::make_shared<asio::steady_timer>(from.get_executor(), clock_type::time_point::max());
     auto done = std::make_shared<bool>(false);
     auto writer = [](tcp::socket& out, std::shared_ptr<std::deque<piece>> queue, std::shared_ptr<asio::steady_timer> w,
-                     std::shared_ptr<bool> finished, link_params l) -> asio::awaitable<void> {
+                     std::shared_ptr<bool> finished, link_params l, clock_type::time_point& link_free) -> asio::awaitable<void> {
         asio::steady_timer t(out.get_executor());
-        clock_type::time_point free_at = clock_type::now();
         for (;;) {
             if (queue->empty()) {
                 if (*finished) break;
@@ -87,15 +89,18 @@ asio::awaitable<void> pipe(tcp::socket& from, tcp::socket& to, link_params lp, s
             }
             piece p = std::move(queue->front());
             queue->pop_front();
-            auto at = std::max(p.due, free_at);
-            if (at > clock_type::now()) {
-                t.expires_at(at);
+            // The piece takes the link when it is free (after any other connection's), for as
+            // long as its bytes need at the bandwidth, and arrives one_way after it was sent.
+            if (l.bits_per_second) {
+                const auto start = std::max(p.due - l.one_way, std::max(link_free, clock_type::now() - l.one_way));
+                link_free = start + std::chrono::microseconds(static_cast<std::int64_t>(p.data.size() * 8 * 1'000'000 / l.bits_per_second));
+                p.due = link_free + l.one_way;
+            }
+            if (p.due > clock_type::now()) {
+                t.expires_at(p.due);
                 boost::system::error_code ec;
                 co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
             }
-            if (l.bits_per_second)
-                free_at = std::max(at, clock_type::now()) +
-                          std::chrono::microseconds(static_cast<std::int64_t>(p.data.size() * 8 * 1'000'000 / l.bits_per_second));
             boost::system::error_code ec;
             co_await asio::async_write(out, asio::buffer(p.data), asio::redirect_error(asio::use_awaitable, ec));
             if (ec) break;
@@ -103,7 +108,7 @@ asio::awaitable<void> pipe(tcp::socket& from, tcp::socket& to, link_params lp, s
         boost::system::error_code ignored;
         out.shutdown(tcp::socket::shutdown_send, ignored);
     };
-    asio::co_spawn(from.get_executor(), writer(to, q, wake, done, lp), asio::detached);
+    asio::co_spawn(from.get_executor(), writer(to, q, wake, done, lp, free_at), asio::detached);
     char buf[16 * 1024];
     for (;;) {
         boost::system::error_code ec;
@@ -130,11 +135,10 @@ asio::awaitable<void> proxy_connection(tcp::socket down, tcp::endpoint upstream,
     up.set_option(tcp::no_delay(true), ec);
     auto a = std::make_shared<tcp::socket>(std::move(down));
     auto b = std::make_shared<tcp::socket>(std::move(up));
-    auto both = [](std::shared_ptr<tcp::socket> x, std::shared_ptr<tcp::socket> y, link_params l, std::uint64_t& c) -> asio::awaitable<void> {
-        co_await pipe(*x, *y, l, c);
-    };
-    asio::co_spawn(a->get_executor(), both(a, b, lp, counts.up), asio::detached);
-    co_await both(b, a, lp, counts.down);
+    auto both = [](std::shared_ptr<tcp::socket> x, std::shared_ptr<tcp::socket> y, link_params l, std::uint64_t& c,
+                   clock_type::time_point& free_at) -> asio::awaitable<void> { co_await pipe(*x, *y, l, c, free_at); };
+    asio::co_spawn(a->get_executor(), both(a, b, lp, counts.up, counts.up_free), asio::detached);
+    co_await both(b, a, lp, counts.down, counts.down_free);
 }
 
 asio::awaitable<void> proxy_accept(tcp::acceptor& acc, tcp::endpoint upstream, link_params lp, link_counts& counts) {
