@@ -670,6 +670,7 @@ void read_server(object_reader& r, server_params& s) {
         }
     });
     r.integer("max_connections", s.max_connections, 1, 10'000);
+    r.integer("gzip_level", s.gzip_level, 1, 9);
     r.object("timeouts", [&](object_reader& t) {
         using namespace std::chrono_literals;
         t.duration_field("header", s.header_timeout, 1s, 10min);

@@ -65,6 +65,9 @@ struct server_params {
     std::string public_url;
     server_tls_params tls;
     std::uint32_t max_connections = 64;
+    // zlib level of gzipped answers, 1 (fastest) to 9 (smallest): the serving node's CPU against
+    // the link's bytes. 4: 1.4% larger than 6 for 30% less CPU; 1: 9% larger than 4 for a third less.
+    int gzip_level = 4;
     duration header_timeout{std::chrono::seconds(15)};
     duration body_timeout{std::chrono::seconds(60)};
     duration handler_timeout{std::chrono::seconds(60)};

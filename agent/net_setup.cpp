@@ -12,6 +12,7 @@ net::tls_version tls_version_of(const std::string& v) { return v == "1.3" ? net:
 net::server_params http_server_params(const config::node_config& cfg) {
     net::server_params sp;
     sp.max_connections = cfg.server.max_connections;
+    sp.gzip_level = cfg.server.gzip_level;
     sp.max_header_bytes = cfg.limits.max_header_bytes;
     sp.max_body_bytes = cfg.limits.max_request_body;
     sp.header_timeout = cfg.server.header_timeout;

@@ -80,6 +80,7 @@ TEST_CASE("an empty config gives the documented defaults", "[config]") {
     CHECK(c.conflicts == config::conflict_policy::manual);
     CHECK(c.retry.max_attempts == 10);
     CHECK(c.feeds.page_size == 200);
+    CHECK(c.server.gzip_level == 4);
     CHECK(c.limits.max_request_body == 16u * 1024 * 1024);
     CHECK(c.store.synchronous == config::sync_mode::full);
     CHECK(c.store.cache_bytes == 8u * 1024 * 1024);
@@ -140,6 +141,7 @@ TEST_CASE("bad configs are rejected with the exact JSON path", "[config]") {
         {"bad duration", R"({"pull": {"interval": "5 minutes"}})", "$.pull.interval", "expected a duration like"},
         {"duration out of range", R"({"push": {"interval": "100ms"}})", "$.push.interval", "must be between 1s and 30d"},
         {"number out of range", R"({"pull": {"concurrency": 0}})", "$.pull.concurrency", "must be between 1 and 64, got 0"},
+        {"gzip level out of range", R"({"server": {"gzip_level": 10}})", "$.server.gzip_level", "must be between 1 and 9, got 10"},
         {"negative number", R"({"feeds": {"page_size": -5}})", "$.feeds.page_size", "must be between 1 and 1000"},
         {"fractional where whole number expected", R"({"retry": {"max_attempts": 2.5}})", "$.retry.max_attempts",
          "expected a whole number"},

@@ -14,6 +14,7 @@
 #include "support/openmrs_double.hpp"
 #include "support/run.hpp"
 #include "support/vfs_fault.hpp"
+#include "tests/bench/generated.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
@@ -569,6 +570,26 @@ TEST_CASE("batched reads: a parent offering batch is read in Bundles of GETs, an
             CHECK(singles == 12);
         }
     }
+}
+
+TEST_CASE("server.gzip_level reaches the server: level 9 answers the same Bundle in fewer bytes than level 1") {
+    std::map<int, std::size_t> sizes;
+    for (int level : {1, 9}) {
+        asio::io_context ioc;
+        test::api_node n(ioc, "n", R"({"server": {"gzip_level": )" + std::to_string(level) + "}}");
+        for (std::uint64_t i = 0; i < 40; ++i) {  // varied text (the benchmarks' Patients), not padding
+            const auto r = bench::resource(10 * i);
+            REQUIRE(n.call("PUT", "/ws/fhir2/R4/Patient/" + r.id, r.body).status == 201);
+        }
+        const std::string req = "GET /ws/fhir2/R4/Patient?_count=40 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAccept-Encoding: gzip\r\n"
+                                "Authorization: Bearer app-token\r\n\r\n";
+        const auto raw = test::parse_raw_response(test::run_until_done(ioc, test::raw_exchange(ioc, {asio::ip::make_address("127.0.0.1"), n.port()}, req)));
+        REQUIRE(raw.status == 200);
+        CHECK(raw.header("Content-Encoding") == "gzip");
+        sizes[level] = raw.body.size();
+    }
+    INFO("level 1: " << sizes[1] << " bytes, level 9: " << sizes[9]);
+    CHECK(sizes[9] < sizes[1]);
 }
 
 TEST_CASE("batching is asked once: fetch groups in flight together share one metadata request") {

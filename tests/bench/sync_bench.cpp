@@ -270,6 +270,7 @@ int main(int argc, char** argv) {
     malloc_trim(0);
     std::ofstream("/proc/self/clear_refs") << "5";
     const long hwm0 = bench::proc_status_kib("VmHWM:");
+    const store::store_status store0 = (*child)->status();
     const double child_cpu0 = bench::proc_cpu_seconds(), parent_cpu0 = bench::proc_cpu_seconds(parent.pid());
     const auto t0 = clock_type::now();
     sync::replicate_result result;
@@ -283,6 +284,7 @@ int main(int argc, char** argv) {
     ioc.run();
     const double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
     const long hwm1 = bench::proc_status_kib("VmHWM:");
+    const store::store_status store1 = (*child)->status();
     // This process's CPU covers the proxy too (a few percent on loopback).
     const double child_cpu = bench::proc_cpu_seconds() - child_cpu0, parent_cpu = bench::proc_cpu_seconds(parent.pid()) - parent_cpu0;
 
@@ -318,7 +320,8 @@ int main(int argc, char** argv) {
                 static_cast<double>(written) / secs, pages, static_cast<unsigned long long>(counts.connections));
     std::printf("bytes: %.1f MB down, %.2f MB up (%.0f B down per resource)\n", static_cast<double>(counts.down) / 1e6, static_cast<double>(counts.up) / 1e6,
                 static_cast<double>(counts.down) / static_cast<double>(std::max<std::size_t>(1, written)));
-    std::printf("child peak RSS: %ld KiB (before the pull %ld KiB)\n", hwm1, hwm0);
+    std::printf("child peak RSS: %ld KiB (before the pull %ld KiB); its store: %llu writes in %llu transactions\n", hwm1, hwm0,
+                static_cast<unsigned long long>(store1.jobs_written - store0.jobs_written), static_cast<unsigned long long>(store1.commits - store0.commits));
     std::string threads;
     for (const auto& [tid, s] : bench::thread_cpu_seconds()) threads += (threads.empty() ? "" : ", ") + std::to_string(s).substr(0, 4);
     std::printf("CPU: child %.2f s (proxy included; by thread since start: %s), parent %.2f s: %.0f + %.0f us per resource\n", child_cpu, threads.c_str(), parent_cpu,
