@@ -1,6 +1,7 @@
 #include "agent/api/bundle_reader.hpp"
 
 #include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/value_stack.hpp>
 
 namespace edgesync::api {
@@ -67,7 +68,10 @@ struct handler {
         return true;
     }
     void start(capture c) {
-        vs.reset();
+        // Each captured value lives in an arena of its own (freed whole when the last value that
+        // uses it goes, so a caller may keep the entry): one allocation per few KB instead of one
+        // per key and string.
+        vs.reset(json::make_shared_resource<json::monotonic_resource>(4096));
         capturing = c;
         capture_depth = depth + 1;
         capture_bytes = 0;

@@ -92,25 +92,43 @@ public:
         }
     }
 
-    asio::awaitable<get_result> get(resource_ref r) override {
+    static get_result result_of(const resource_ref& r, store::result<std::optional<store::stored_resource>> got) {
         get_result out;
-        auto job = [key = r.key](store::sql::connection& db) { return store::get_resource(db, key); };
-        auto got = co_await st_.read<std::optional<store::stored_resource>>(std::move(job));
         if (!got) {
             out.ec = got.error();
             out.detail = "read " + r.key.type + "/" + r.key.uuid;
-            co_return out;
+            return out;
         }
-        if (!*got) co_return out;
-        const auto& s = **got;
+        if (!*got) return out;
+        auto& s = **got;
         out.resource.state = s.deleted ? presence::deleted : presence::present;
-        out.resource.body = s.body;
+        out.resource.body = std::move(s.body);
         out.resource.version = std::to_string(s.version);
         out.resource.last_updated = s.last_updated;
-        out.resource.origin_node = s.origin_node;
-        out.resource.arrived_from = s.arrived_from;
-        out.resource.fingerprint = s.deleted ? "deleted" : s.fingerprint;
-        co_return out;
+        out.resource.origin_node = std::move(s.origin_node);
+        out.resource.arrived_from = std::move(s.arrived_from);
+        out.resource.fingerprint = s.deleted ? "deleted" : std::move(s.fingerprint);
+        return out;
+    }
+
+    asio::awaitable<get_result> get(resource_ref r) override {
+        auto job = [key = r.key](store::sql::connection& db) { return store::get_resource(db, key); };
+        auto got = co_await st_.read<std::optional<store::stored_resource>>(std::move(job));
+        co_return result_of(r, std::move(got));
+    }
+
+    // All of them in one store read (one trip to a reader thread, not one per resource).
+    asio::awaitable<void> get_each(std::vector<resource_ref> refs, get_handler each) override {
+        using one = store::result<std::optional<store::stored_resource>>;
+        auto job = [refs](store::sql::connection& db) -> store::result<std::vector<one>> {
+            std::vector<one> all;
+            all.reserve(refs.size());
+            for (const auto& r : refs) all.push_back(store::get_resource(db, r.key));
+            return all;
+        };
+        auto got = co_await st_.read<std::vector<one>>(std::move(job));
+        for (std::size_t i = 0; i < refs.size(); ++i)
+            each(i, result_of(refs[i], got ? std::move((*got)[i]) : one(boost::system::in_place_error, got.error())));
     }
 
     asio::awaitable<apply_result> apply(change c) override {

@@ -327,12 +327,22 @@ struct category_run {
             }
         co_await read_bases(std::move(bases));  // one store read for the group, before its requests
         const bool batch_targets = target.batch_limit() > 1;
+        // The embedded store as the target (a pull): its states are read for the whole group in
+        // one store read too, before the sources (what a later entry changes makes the fetch
+        // stale, as for any fetch ahead).
+        const bool targets_first = !batch_targets && target.kind() == "embedded";
+        if (targets_first) {
+            std::vector<backend::resource_ref> trefs;
+            for (const auto& s : who) trefs.push_back({r.category, s->f.key});
+            auto on_target = [&](std::size_t i, backend::get_result g) { who.at(i)->f.tgt = std::move(g); };
+            co_await target.get_each(std::move(trefs), on_target);
+        }
         auto reads = std::make_shared<target_reads>(ex);
         std::vector<std::shared_ptr<slot>> for_target;
         auto on_source = [&](std::size_t i, backend::get_result g) {
             const auto& s = who.at(i);
             s->f.src = std::move(g);
-            if (!needs_target(s->f)) {
+            if (!needs_target(s->f) || targets_first) {
                 finish(*s);
             } else if (batch_targets) {
                 for_target.push_back(s);
