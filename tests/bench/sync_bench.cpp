@@ -10,9 +10,10 @@
 // A benchmark: it prints figures and asserts nothing.
 //
 //   sync_bench EDGESYNC_BINARY [--resources N] [--rtt-ms R] [--kbit K] [--concurrency C]
-//              [--batch B] [--page-size P] [--push 1] [--incremental N]
+//              [--batch B] [--page-size P] [--push 1] [--incremental N] [--gzip-level L]
 // --incremental N: after the initial pull, N resources spread over the store change at the parent
 // and the child pulls again; that run's time must depend on N, not on the store's size.
+// --gzip-level L: the parent's server.gzip_level (1-9; default: the node's default).
 #include "agent/backend/embedded.hpp"
 #include "agent/backend/openmrs.hpp"
 #include "agent/common/log.hpp"
@@ -169,11 +170,12 @@ std::string http_call(std::uint16_t port, const std::string& method, const std::
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc < 2) return std::fprintf(stderr, "usage: sync_bench EDGESYNC_BINARY [--resources N] [--rtt-ms R] [--kbit K] [--concurrency C] [--batch B] [--page-size P]\n"), 2;
+    if (argc < 2) return std::fprintf(stderr, "usage: sync_bench EDGESYNC_BINARY [--resources N] [--rtt-ms R] [--kbit K] [--concurrency C] [--batch B] [--page-size P] [--push 1] [--incremental N] [--gzip-level L]\n"), 2;
     std::uint64_t resources = 10'000, rtt_ms = 0, kbit = 0, page_size = 200;
     std::uint32_t concurrency = 4, batch = 50;
     bool push = false;
     std::uint64_t incremental = 0;
+    std::uint64_t gzip_level = 0;  // the parent's server.gzip_level; 0 = its default
     for (int i = 2; i + 1 < argc; i += 2) {
         const std::string k = argv[i];
         const std::uint64_t v = std::strtoull(argv[i + 1], nullptr, 10);
@@ -185,6 +187,7 @@ int main(int argc, char** argv) {
         else if (k == "--page-size") page_size = v;
         else if (k == "--push") push = v != 0;
         else if (k == "--incremental") incremental = v;
+        else if (k == "--gzip-level") gzip_level = v;
         else return std::fprintf(stderr, "sync_bench: unknown option %s\n", k.c_str()), 2;
     }
     log::set_level(log::level::warn);
@@ -194,7 +197,8 @@ int main(int argc, char** argv) {
     const auto parent_port = test::free_loopback_port();
     tmp.write("parent.jsonc", "{\"instance_id\": \"parent\", \"data_dir\": \"parent\", \"log\": {\"level\": \"warn\"},"
                               "\"feeds\": {\"page_size\": " + std::to_string(page_size) + "},"
-                              "\"server\": {\"listen\": \"127.0.0.1:" + std::to_string(parent_port) + "\", \"users\": ["
+                              "\"server\": {" + (gzip_level ? "\"gzip_level\": " + std::to_string(gzip_level) + ", " : std::string()) +
+                              "\"listen\": \"127.0.0.1:" + std::to_string(parent_port) + "\", \"users\": ["
                               "{\"name\": \"child\", \"token_sha256\": \"" + net::sha256_hex("child-token") + "\", \"roles\": [\"sync-peer\"]},"
                               "{\"name\": \"app\", \"token_sha256\": \"" + net::sha256_hex("app-token") + "\", \"roles\": [\"local-app\"]}]}}\n");
     test::child_process parent({argv[1], "run", "-c", tmp.file("parent.jsonc")}, tmp.file("parent.out"));
@@ -388,11 +392,11 @@ int main(int argc, char** argv) {
     const bool ok = !result.error && written == resources && incremental_ok;
     // One JSON object for tests/bench/run_all.sh.
     std::printf("{\"bench\":\"sync\",\"direction\":\"%s\",\"resources\":%llu,\"rtt_ms\":%llu,\"kbit\":%llu,\"concurrency\":%u,\"batch\":%u,"
-                "\"page_size\":%llu,\"seconds\":%.3f,\"per_s\":%.0f,\"pages\":%zu,\"connections\":%llu,\"down_bytes\":%llu,\"up_bytes\":%llu,"
+                "\"page_size\":%llu,\"gzip_level\":%llu,\"seconds\":%.3f,\"per_s\":%.0f,\"pages\":%zu,\"connections\":%llu,\"down_bytes\":%llu,\"up_bytes\":%llu,"
                 "\"child_hwm_kib\":%ld,\"child_hwm_before_kib\":%ld,\"parent_hwm_kib\":%ld,\"bound_s\":%.3f,\"bound_sum_s\":%.3f,\"round_trips\":%llu,\"incremental_changed\":%llu,"
                 "\"incremental_ms\":%.1f,\"incremental_down_bytes\":%llu,\"incremental_up_bytes\":%llu,\"child_cpu_s\":%.3f,\"parent_cpu_s\":%.3f,\"ok\":%s}\n",
                 push ? "push" : "pull", static_cast<unsigned long long>(resources), static_cast<unsigned long long>(rtt_ms),
-                static_cast<unsigned long long>(kbit), concurrency, batch, static_cast<unsigned long long>(page_size), secs,
+                static_cast<unsigned long long>(kbit), concurrency, batch, static_cast<unsigned long long>(page_size), static_cast<unsigned long long>(gzip_level), secs,
                 static_cast<double>(written) / secs, pages, static_cast<unsigned long long>(counts.connections),
                 static_cast<unsigned long long>(counts.down), static_cast<unsigned long long>(counts.up), hwm1, hwm0, parent_hwm,
                 rtt_ms || kbit ? (push ? push_bound : bound) : 0.0, rtt_ms || kbit ? (push ? push_bound_sum : bound_sum) : 0.0,
