@@ -695,8 +695,17 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
             std::optional<store::stored_resource> resource;
         };
         auto failure = std::make_shared<std::string>();  // the transaction's failing entry, for the reply
-        auto job = [ops, all_or_nothing, minimal, failure, base = p.base](store::write_context& c) -> store::result<std::vector<entry_result>> {
-            using R = store::result<std::vector<entry_result>>;
+        using R = store::result<std::vector<entry_result>>;
+        // A GET entry, as its own request would answer it.
+        auto read_into = [](store::sql::connection& db, const op& o, entry_result& res_entry) -> boost::system::error_code {
+            auto got = store::get_resource(db, *o.read);
+            if (!got) return got.error();
+            if (!*got) res_entry.status = 404, res_entry.diagnostics = o.type + "/" + o.read->uuid + " does not exist";
+            else if ((*got)->deleted) res_entry.status = 410, res_entry.diagnostics = o.type + "/" + o.read->uuid + " was deleted";
+            else res_entry.resource = std::move(**got);
+            return {};
+        };
+        auto job = [ops, all_or_nothing, minimal, failure, base = p.base, read_into](store::write_context& c) -> R {
             std::vector<entry_result> out;
             for (std::size_t i = 0; i < ops.size(); ++i) {
                 const op& o = ops[i];
@@ -705,11 +714,7 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
                     res_entry.status = static_cast<int>(o.bad->status);
                     res_entry.diagnostics = o.bad->diagnostics;
                 } else if (o.read) {
-                    auto got = store::get_resource(c.db(), *o.read);
-                    if (!got) return R(boost::system::in_place_error, got.error());
-                    if (!*got) res_entry.status = 404, res_entry.diagnostics = o.type + "/" + o.read->uuid + " does not exist";
-                    else if ((*got)->deleted) res_entry.status = 410, res_entry.diagnostics = o.type + "/" + o.read->uuid + " was deleted";
-                    else res_entry.resource = **got;
+                    if (auto e = read_into(c.db(), o, res_entry)) return R(boost::system::in_place_error, e);
                 } else {
                     if (!all_or_nothing && c.db().exec("SAVEPOINT entry")) return R(boost::system::in_place_error, store::errc::internal);
                     auto done = run_prepared(c, *o.write);
@@ -738,7 +743,31 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
             }
             return out;
         };
-        auto results = co_await st.write<std::vector<entry_result>>(std::move(job));
+        // A batch that only reads (a child fetching what the feed named) goes to the store's reader:
+        // it neither waits behind commits nor holds the writer. (A transaction's reads stay on
+        // the writer: one snapshot for all of them.)
+        const bool reads_only = !all_or_nothing && std::none_of(ops.begin(), ops.end(), [](const op& o) { return o.write.has_value(); });
+        std::optional<R> outcome_of_job;
+        if (reads_only) {
+            auto read_job = [ops, read_into](store::sql::connection& db) -> R {
+                std::vector<entry_result> out;
+                for (const op& o : ops) {
+                    entry_result res_entry;
+                    if (o.bad) {
+                        res_entry.status = static_cast<int>(o.bad->status);
+                        res_entry.diagnostics = o.bad->diagnostics;
+                    } else if (auto e = read_into(db, o, res_entry)) {
+                        return R(boost::system::in_place_error, e);
+                    }
+                    out.push_back(std::move(res_entry));
+                }
+                return out;
+            };
+            outcome_of_job.emplace(co_await st.read<std::vector<entry_result>>(std::move(read_job)));
+        } else {
+            outcome_of_job.emplace(co_await st.write<std::vector<entry_result>>(std::move(job)));
+        }
+        const R& results = *outcome_of_job;
         if (!results) {
             const auto& e = results.error();
             if (e == store::errc::version_mismatch) co_return outcome(http::status::precondition_failed, "conflict", "transaction not applied: " + *failure);

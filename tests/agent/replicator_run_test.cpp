@@ -768,8 +768,11 @@ TEST_CASE("pipelined commits: a write that fails mid-pull (a full disk, once) le
     vfs.reset();
     asio::io_context ioc;
     test::api_node parent(ioc, "root");
+    // 1,000 resources: enough writes that the 150th falls inside the pull however large the
+    // store's group commits grow (with 300, fail_at 150 was sometimes past the last write).
+    constexpr int total = 1000;
     std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[)";
-    for (int i = 0; i < 300; ++i) {
+    for (int i = 0; i < total; ++i) {
         const std::string id = "p" + std::to_string(i);
         bundle += (i ? "," : "") + std::string(R"({"resource":)") + patient(id, "F") + R"(,"request":{"method":"PUT","url":"Patient/)" + id + R"("}})";
     }
@@ -777,7 +780,7 @@ TEST_CASE("pipelined commits: a write that fails mid-pull (a full disk, once) le
     REQUIRE(parent.call("POST", "/ws/fhir2/R4", bundle).status == 200);
     auto order_job = [](store::sql::connection& db) { return store::events_after(db, "patient", 0, 1000); };
     const auto parent_events = *test::run_until_done(ioc, parent.st().read<std::vector<store::event_record>>(std::move(order_job)));
-    REQUIRE(parent_events.size() == 300);
+    REQUIRE(parent_events.size() == static_cast<std::size_t>(total));
 
     test::temp_dir tmp;
     store::store_options o;
@@ -811,16 +814,16 @@ TEST_CASE("pipelined commits: a write that fails mid-pull (a full disk, once) le
         if ("tag:atomfeed.ict4h.org:" + parent_events[i].uuid == state.first) marked = static_cast<std::int64_t>(i) + 1;
     CAPTURE(state.first, marked, state.second);
     CHECK(state.second == marked);
-    CHECK(marked < 300);
+    CHECK(marked < total);
 
     // The disk is fine again: the next run picks up after the marker and finishes.
     auto again = test::run_until_done(ioc, sync::replicate(*up, *local, **child, p));
     REQUIRE_FALSE(again.error);
     state = *test::run_until_done(ioc, (*child)->read<std::pair<std::string, std::int64_t>>(state_job));
-    CHECK(state.second == 300);
+    CHECK(state.second == total);
     CHECK(state.first == "tag:atomfeed.ict4h.org:" + parent_events.back().uuid);
     auto ev = [](store::sql::connection& db) { return store::count_events(db, "patient"); };
-    CHECK(*test::run_until_done(ioc, (*child)->read<std::int64_t>(ev)) == 300);  // each written once
+    CHECK(*test::run_until_done(ioc, (*child)->read<std::int64_t>(ev)) == total);  // each written once
     child->reset();
     vfs.reset();
 }
