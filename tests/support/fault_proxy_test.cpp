@@ -51,6 +51,12 @@ struct rig {
         boost::system::error_code ec;
         asio::write(s, asio::buffer(req), ec);
         fetched out;
+        if (ec) {
+            // Reset before the request went out (a connection cut the moment it was accepted): the
+            // write reports it, and a read after that would only see the end of the stream.
+            out.end = ec == asio::error::broken_pipe ? asio::error::connection_reset : ec;
+            return out;
+        }
         std::array<char, 8192> buf;
         for (;;) {
             const auto n = s.read_some(asio::buffer(buf), ec);
