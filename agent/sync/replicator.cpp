@@ -130,9 +130,10 @@ struct category_run {
         bool move_marker = true;
         std::int64_t clear_failure = 0;  // a retried event that went through
     };
-    // `next` is null for a retried event (its marker moved long ago).
-    asio::awaitable<error_code> commit_with_marker(commit c, const store::marker* next) {
-        if (next && !remote.empty()) {
+    // `next` is null for a retried event (its marker moved long ago). `direct`: made now, in
+    // the order of the batch being settled (settle_batch), not queued behind later changes.
+    asio::awaitable<error_code> commit_with_marker(commit c, const store::marker* next, bool direct = false) {
+        if (next && !direct && (!remote.empty() || !sending.empty())) {
             // Changes sent ahead of this entry are not acknowledged yet: its commit waits behind
             // them, so no marker passes an unsent change.
             remote_item later;
@@ -174,7 +175,7 @@ struct category_run {
     // A per-record failure: queued (and the marker moves on, unless continue_on_failure is off,
     // in which case the run stops here after recording it).
     asio::awaitable<error_code> fail(const feed::feed_entry& e, const store::marker* next, const store::resource_key& key,
-                                     const std::string& why, std::chrono::steady_clock::time_point t0) {
+                                     const std::string& why, std::chrono::steady_clock::time_point t0, bool direct = false) {
         commit c;
         store::failed_event f;
         f.direction = p.direction;
@@ -190,7 +191,7 @@ struct category_run {
         c.move_marker = p.continue_on_failure;
         ++out.failed;
         log::warn("sync_record_failed", {{"direction", p.direction}, {"category", r.category}, {"entry", e.id}, {"error", why}});
-        auto ec = co_await commit_with_marker(std::move(c), next);
+        auto ec = co_await commit_with_marker(std::move(c), next, direct);
         if (!ec && next && !p.continue_on_failure) co_return make_error_code(boost::system::errc::operation_canceled);
         co_return ec;
     }
@@ -446,6 +447,7 @@ struct category_run {
     asio::awaitable<error_code> process(const feed::feed_entry& e, const store::marker* next) {
         const auto t0 = std::chrono::steady_clock::now();
         while (!commits.empty() && commits.front()->done) co_await reap_one();
+        while (!sending.empty() && sending.front()->done) co_await settle_batch();
         if (pipeline_error) co_return pipeline_error;
         ++out.entries;
         if (p.on_progress) p.on_progress(out);
@@ -626,7 +628,7 @@ struct category_run {
         }
     }
     asio::awaitable<void> flush_commits() {
-        co_await flush_remote();
+        co_await flush_remote_all();
         while (!commits.empty()) co_await reap_one();
     }
 
@@ -634,6 +636,10 @@ struct category_run {
     // A target over HTTP that takes batches (a parent, on push) gets its changes in groups of its
     // batch limit. Every entry's commit from the first queued change on waits in `remote`, in feed
     // order, and is made once the batch is answered — so a marker never passes an unsent change.
+    // Up to k_batches_in_flight batches are on the wire at once (a slow link's round trip is not
+    // paid per batch); their answers are settled strictly in the order they were sent, and after
+    // a run-ending error nothing later commits (what was sent is sent again next run, and found
+    // already there).
     struct remote_item {
         std::optional<backend::change> change;  // nullopt: a commit only (an entry that wrote nothing)
         commit c;
@@ -643,28 +649,71 @@ struct category_run {
         std::string action, origin, payload;
         std::chrono::steady_clock::time_point t0;
     };
-    std::vector<remote_item> remote;
+    std::vector<remote_item> remote;  // being gathered into the next batch
     std::size_t remote_changes = 0;
+    struct sent_batch {
+        explicit sent_batch(asio::any_io_executor executor) : ready(executor, asio::steady_timer::time_point::max()) {}
+        std::vector<remote_item> items;
+        std::vector<backend::apply_result> results;  // one per item with a change, once done
+        bool done = false;
+        asio::steady_timer ready;  // cancelled when done
+    };
+    std::deque<std::shared_ptr<sent_batch>> sending;  // sent, not yet settled; oldest first
+    static constexpr std::size_t k_batches_in_flight = 3;
 
-    // Sends the queued changes and makes the queued commits in order. The first run-ending error
-    // stops it (and is kept for the run): what follows is not committed and is read again next run.
+    static asio::awaitable<void> send_batch(std::shared_ptr<category_run> run, std::shared_ptr<sent_batch> b, std::vector<backend::change> changes) {
+        if (!changes.empty()) b->results = co_await run->target.apply_many(std::move(changes));
+        b->done = true;
+        b->ready.cancel();
+    }
+
+    // Sends the gathered changes as a batch without waiting for its answer, and settles the
+    // batches already answered (or the oldest, while too many are out). Returns the run's error.
     asio::awaitable<error_code> flush_remote() {
-        if (remote.empty()) co_return pipeline_error;
-        std::vector<remote_item> items = std::move(remote);
-        remote.clear();
-        remote_changes = 0;
-        std::vector<backend::change> changes;
-        for (auto& it : items)
-            if (it.change) changes.push_back(std::move(*it.change));
-        std::vector<backend::apply_result> results = co_await target.apply_many(std::move(changes));
-        error_code ec;
+        if (!remote.empty()) {
+            while (sending.size() >= k_batches_in_flight) co_await settle_batch();  // room first
+            auto b = std::make_shared<sent_batch>(ex);
+            b->items = std::move(remote);
+            remote.clear();
+            remote_changes = 0;
+            std::vector<backend::change> changes;
+            for (auto& it : b->items)
+                if (it.change) changes.push_back(std::move(*it.change));
+            sending.push_back(b);
+            asio::co_spawn(ex, send_batch(self.lock(), b, std::move(changes)), log::on_task_exit{"sync_push_batch"});
+        }
+        while (!sending.empty() && sending.front()->done) co_await settle_batch();
+        co_return pipeline_error;
+    }
+    // Everything gathered is sent, answered and settled.
+    asio::awaitable<error_code> flush_remote_all() {
+        co_await flush_remote();
+        while (!sending.empty()) co_await settle_batch();
+        co_return pipeline_error;
+    }
+    // The oldest batch sent: waits for its answer, then makes its entries' commits in feed order.
+    // The first run-ending error stops it (and is kept for the run): what follows is not committed
+    // and is read again next run.
+    asio::awaitable<void> settle_batch() {
+        auto b = sending.front();
+        if (!b->done) {
+            boost::system::error_code wait_ec;
+            co_await b->ready.async_wait(asio::redirect_error(asio::use_awaitable, wait_ec));
+        }
+        sending.pop_front();
+        auto& items = b->items;
+        error_code ec = pipeline_error;  // a batch before this one failed: nothing here commits
         std::size_t at = 0;
         for (auto& it : items) {
             if (ec) break;
             if (it.change) {
-                backend::apply_result& res = results.at(at++);
+                if (at >= b->results.size()) {
+                    ec = make_error_code(boost::system::errc::protocol_error);  // (apply_many answers every change)
+                    break;
+                }
+                backend::apply_result& res = b->results[at++];
                 if (res.ec) {
-                    if (backend::is_record_failure(res.ec)) ec = co_await fail(it.entry, &it.next, it.key, res.detail, it.t0);
+                    if (backend::is_record_failure(res.ec)) ec = co_await fail(it.entry, &it.next, it.key, res.detail, it.t0, true);
                     else ec = res.ec;
                     continue;
                 }
@@ -673,12 +722,11 @@ struct category_run {
                     it.c.audit = audit_of(it.key, it.action.empty() ? store::to_string(res.outcome) : it.action, "success", "", it.origin, it.t0);
                 if (it.c.audit && !it.payload.empty()) it.c.audit->payload = std::move(it.payload);
             }
-            ec = co_await commit_with_marker(std::move(it.c), &it.next);
+            ec = co_await commit_with_marker(std::move(it.c), &it.next, true);
         }
         for (const auto& it : items)
             if (it.change) pending_keys.erase(pending_keys.find(key_text(it.key)));
         if (ec && !pipeline_error) pipeline_error = ec;
-        co_return ec;
     }
     asio::awaitable<error_code> enqueue_apply(backend::change ch, const store::resource_key& key) {
         auto pc = std::make_shared<pending_commit>(ex);

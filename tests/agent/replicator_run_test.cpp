@@ -17,6 +17,9 @@
 #include "tests/bench/generated.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
@@ -24,6 +27,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 using namespace edgesync;
 namespace asio = boost::asio;
@@ -590,6 +594,102 @@ TEST_CASE("server.gzip_level reaches the server: level 9 answers the same Bundle
     }
     INFO("level 1: " << sizes[1] << " bytes, level 9: " << sizes[9]);
     CHECK(sizes[9] < sizes[1]);
+}
+
+namespace {
+// A parent that takes batches and answers each after `delay`, counting how many are out at once;
+// the `fail_call`-th apply_many (1-based; 0 = none) fails as an outage would.
+class slow_batch_parent final : public backend::local_backend {
+public:
+    explicit slow_batch_parent(asio::io_context& ioc) : ioc_(ioc) {}
+    std::string_view kind() const noexcept override { return "openmrs"; }
+    asio::awaitable<feed::run_status> read_feed(std::string, feed::entry_processor, feed::entries_hook) override { co_return feed::run_status{}; }
+    std::string feed_key(const std::string& category) const override { return "slow/" + category; }
+    asio::awaitable<backend::get_result> get(backend::resource_ref) override { co_return backend::get_result{}; }  // missing
+    std::size_t batch_limit() const noexcept override { return 50; }
+    asio::awaitable<backend::apply_result> apply(backend::change c) override {
+        applied.push_back(c.ref.key.uuid);
+        co_return backend::apply_result{};
+    }
+    asio::awaitable<std::vector<backend::apply_result>> apply_many(std::vector<backend::change> changes) override {
+        const int call = ++calls;
+        max_in_flight = std::max(max_in_flight, ++in_flight);
+        asio::steady_timer t(ioc_, delay);
+        boost::system::error_code ec;
+        co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        --in_flight;
+        std::vector<backend::apply_result> out(changes.size());
+        for (std::size_t i = 0; i < changes.size(); ++i) {
+            if (call == fail_call) {
+                out[i].ec = backend::errc::unavailable;
+                out[i].detail = "503 (in a batch)";
+            } else {
+                applied.push_back(changes[i].ref.key.uuid);
+                out[i].outcome = store::write_outcome::created;
+            }
+        }
+        co_return out;
+    }
+    std::chrono::milliseconds delay{40};
+    int fail_call = 0, calls = 0;
+    std::size_t in_flight = 0, max_in_flight = 0;
+    std::vector<std::string> applied;
+
+private:
+    asio::io_context& ioc_;
+};
+}  // namespace
+
+TEST_CASE("batched pushes are pipelined: several batches are out at once, their commits land in feed order, and after a failed batch no later marker moves") {
+    for (int fail_call : {0, 2}) {
+        INFO("fail_call " << fail_call);
+        asio::io_context ioc;
+        test::api_node child(ioc, "child");
+        std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[)";
+        for (int i = 0; i < 200; ++i) {
+            const std::string id = "p" + std::to_string(i);
+            bundle += (i ? "," : "") + std::string(R"({"resource":)") + patient(id, "Up") + R"(,"request":{"method":"PUT","url":"Patient/)" + id + R"("}})";
+        }
+        bundle += "]}";
+        REQUIRE(child.call("POST", "/ws/fhir2/R4", bundle).status == 200);
+        slow_batch_parent parent(ioc);
+        parent.fail_call = fail_call;
+        auto p = params("push", {"patient"});
+        auto first = test::run_until_done(ioc, sync::replicate(child.local(), parent, child.st(), p));
+        CHECK(parent.max_in_flight >= 2);  // without pipelining: 1
+        CHECK(parent.max_in_flight <= 3);
+        auto marker_job = [key = child.local().feed_key("patient")](store::sql::connection& db) { return store::get_marker(db, key); };
+        auto events_job = [](store::sql::connection& db) { return store::events_after(db, "patient", 0, 1000); };
+        const auto events = *test::run_until_done(ioc, child.st().read<std::vector<store::event_record>>(std::move(events_job)));
+        REQUIRE(events.size() == 200);
+        auto marked_at = [&]() -> std::int64_t {
+            auto m = *test::run_until_done(ioc, child.st().read<std::optional<store::marker>>(marker_job));
+            if (!m) return 0;
+            for (std::size_t i = 0; i < events.size(); ++i)
+                if ("tag:atomfeed.ict4h.org:" + events[i].uuid == m->last_read_entry_id) return static_cast<std::int64_t>(i) + 1;
+            return -1;
+        };
+        if (fail_call == 0) {
+            REQUIRE_FALSE(first.error);
+            CHECK(first.total(&sync::category_result::written) == 200);
+            CHECK(parent.applied.size() == 200);
+            CHECK(marked_at() == 200);
+            continue;
+        }
+        // Batch 2 (entries 51-100) failed: batch 1 is committed, nothing after it, though batch 3
+        // may have been sent and applied.
+        CHECK(first.error);
+        CHECK(marked_at() == 50);
+        CHECK(first.total(&sync::category_result::written) == 50);
+        // The outage is over: the next run sends from entry 51 on and ends at the last.
+        parent.fail_call = 0;
+        auto again = test::run_until_done(ioc, sync::replicate(child.local(), parent, child.st(), p));
+        REQUIRE_FALSE(again.error);
+        CHECK(marked_at() == 200);
+        std::set<std::string> got(parent.applied.begin(), parent.applied.end());
+        CHECK(got.size() == 200);
+        CHECK(again.total(&sync::category_result::written) == 150);
+    }
 }
 
 TEST_CASE("batching is asked once: fetch groups in flight together share one metadata request") {
