@@ -130,22 +130,14 @@ struct category_run {
         bool move_marker = true;
         std::int64_t clear_failure = 0;  // a retried event that went through
     };
-    // `next` is null for a retried event (its marker moved long ago). `direct`: made now, in
-    // the order of the batch being settled (settle_batch), not queued behind later changes.
-    asio::awaitable<error_code> commit_with_marker(commit c, const store::marker* next, bool direct = false) {
-        if (next && !direct && (!remote.empty() || !sending.empty())) {
-            // Changes sent ahead of this entry are not acknowledged yet: its commit waits behind
-            // them, so no marker passes an unsent change.
-            remote_item later;
-            later.c = std::move(c);
-            later.next = *next;
-            remote.push_back(std::move(later));
-            co_return error_code{};
-        }
+    // The store job that makes one commit (run on the writer, in one transaction with whatever
+    // else its batch holds).
+    using commit_job = std::function<store::result<bool>(store::write_context&)>;
+    commit_job job_for(commit c, const store::marker* next) {
         const double jitter = std::uniform_real_distribution<double>(0.5, 1.5)(rng);
         if (!next) c.move_marker = false;
         const store::marker m = next ? *next : store::marker{};
-        auto job = [c = std::move(c), next = m, peer = p.peer, retry = p.retry, jitter](store::write_context& ctx) -> store::result<bool> {
+        return [c = std::move(c), next = m, peer = p.peer, retry = p.retry, jitter](store::write_context& ctx) -> store::result<bool> {
             using R = store::result<bool>;
             if (c.clear_failure)
                 if (auto e = store::clear_failure(ctx.db(), c.clear_failure); e && e != store::errc::not_found) return R(boost::system::in_place_error, e);
@@ -168,14 +160,27 @@ struct category_run {
                 if (auto e = store::set_marker(ctx.db(), next, ctx.now())) return R(boost::system::in_place_error, e);
             return true;
         };
+    }
+    // `next` is null for a retried event (its marker moved long ago).
+    asio::awaitable<error_code> commit_with_marker(commit c, const store::marker* next) {
+        if (next && (!remote.empty() || !sending.empty())) {
+            // Changes sent ahead of this entry are not acknowledged yet: its commit waits behind
+            // them, so no marker passes an unsent change.
+            remote_item later;
+            later.c = std::move(c);
+            later.next = *next;
+            remote.push_back(std::move(later));
+            co_return error_code{};
+        }
+        commit_job job = job_for(std::move(c), next);  // (named: GCC 12 and temporaries in co_await)
         auto done = co_await st.write_chained<bool>(chain, std::move(job));
         co_return done ? error_code() : done.error();
     }
 
-    // A per-record failure: queued (and the marker moves on, unless continue_on_failure is off,
-    // in which case the run stops here after recording it).
-    asio::awaitable<error_code> fail(const feed::feed_entry& e, const store::marker* next, const store::resource_key& key,
-                                     const std::string& why, std::chrono::steady_clock::time_point t0, bool direct = false) {
+    // What a per-record failure commits: the failed event queued, its audit row, and the marker
+    // moved on unless continue_on_failure is off. Counted and logged here.
+    commit failure_commit(const feed::feed_entry& e, const store::marker* next, const store::resource_key& key, const std::string& why,
+                          std::chrono::steady_clock::time_point t0) {
         commit c;
         store::failed_event f;
         f.direction = p.direction;
@@ -191,7 +196,14 @@ struct category_run {
         c.move_marker = p.continue_on_failure;
         ++out.failed;
         log::warn("sync_record_failed", {{"direction", p.direction}, {"category", r.category}, {"entry", e.id}, {"error", why}});
-        auto ec = co_await commit_with_marker(std::move(c), next, direct);
+        return c;
+    }
+    // A per-record failure: queued (and the marker moves on, unless continue_on_failure is off,
+    // in which case the run stops here after recording it).
+    asio::awaitable<error_code> fail(const feed::feed_entry& e, const store::marker* next, const store::resource_key& key,
+                                     const std::string& why, std::chrono::steady_clock::time_point t0) {
+        commit c = failure_commit(e, next, key, why, t0);  // (named: GCC 12 and temporaries in co_await)
+        auto ec = co_await commit_with_marker(std::move(c), next);
         if (!ec && next && !p.continue_on_failure) co_return make_error_code(boost::system::errc::operation_canceled);
         co_return ec;
     }
@@ -691,9 +703,10 @@ struct category_run {
         while (!sending.empty()) co_await settle_batch();
         co_return pipeline_error;
     }
-    // The oldest batch sent: waits for its answer, then makes its entries' commits in feed order.
-    // The first run-ending error stops it (and is kept for the run): what follows is not committed
-    // and is read again next run.
+    // The oldest batch sent: waits for its answer, then makes its entries' commits in feed order,
+    // all in one transaction (one job: one fsync for the batch, not one per entry). The first
+    // run-ending error stops it (and is kept for the run): what follows is not committed and is
+    // read again next run.
     asio::awaitable<void> settle_batch() {
         auto b = sending.front();
         if (!b->done) {
@@ -703,6 +716,7 @@ struct category_run {
         sending.pop_front();
         auto& items = b->items;
         error_code ec = pipeline_error;  // a batch before this one failed: nothing here commits
+        std::vector<commit_job> jobs;
         std::size_t at = 0;
         for (auto& it : items) {
             if (ec) break;
@@ -713,8 +727,12 @@ struct category_run {
                 }
                 backend::apply_result& res = b->results[at++];
                 if (res.ec) {
-                    if (backend::is_record_failure(res.ec)) ec = co_await fail(it.entry, &it.next, it.key, res.detail, it.t0, true);
-                    else ec = res.ec;
+                    if (backend::is_record_failure(res.ec)) {
+                        jobs.push_back(job_for(failure_commit(it.entry, &it.next, it.key, res.detail, it.t0), &it.next));
+                        if (!p.continue_on_failure) ec = make_error_code(boost::system::errc::operation_canceled);
+                    } else {
+                        ec = res.ec;
+                    }
                     continue;
                 }
                 ++out.written;
@@ -722,7 +740,16 @@ struct category_run {
                     it.c.audit = audit_of(it.key, it.action.empty() ? store::to_string(res.outcome) : it.action, "success", "", it.origin, it.t0);
                 if (it.c.audit && !it.payload.empty()) it.c.audit->payload = std::move(it.payload);
             }
-            ec = co_await commit_with_marker(std::move(it.c), &it.next, true);
+            jobs.push_back(job_for(std::move(it.c), &it.next));
+        }
+        if (!jobs.empty()) {
+            auto all = [jobs = std::move(jobs)](store::write_context& ctx) -> store::result<bool> {
+                for (const auto& j : jobs)
+                    if (auto one = j(ctx); !one) return one;
+                return true;
+            };
+            auto done = co_await st.write_chained<bool>(chain, std::move(all));
+            if (!done && !ec) ec = done.error();
         }
         for (const auto& it : items)
             if (it.change) pending_keys.erase(pending_keys.find(key_text(it.key)));
