@@ -313,19 +313,46 @@ TEST_CASE("OpenMRS backend: wrong credentials, a refused record and an outage ar
     }
 }
 
+namespace {
+// A store, and an OpenMRS backend (batches of 50) in front of a canned server whose first answer
+// is a CapabilityStatement offering batch (with `software` as its software.name, if given).
+struct canned_parent {
+    test::temp_dir tmp;
+    std::unique_ptr<store::store> st;
+    asio::io_context ioc;
+    test::canned_server server{ioc};
+    net::http_client client{ioc.get_executor(), [] {
+                                net::client_params cp;
+                                cp.use_env_proxy = false;
+                                return cp;
+                            }()};
+    std::unique_ptr<backend::local_backend> be;
+
+    explicit canned_parent(const std::string& software = "") {
+        store::store_options o;
+        o.path = tmp.file("edgesync.db");
+        std::string why;
+        auto opened = store::store::open(o, why);
+        REQUIRE(opened);
+        st = std::move(*opened);
+        const std::string cap = R"({"resourceType":"CapabilityStatement",)" +
+                                (software.empty() ? std::string() : R"("software":{"name":")" + software + R"("},)") +
+                                R"("rest":[{"mode":"server","interaction":[{"code":"batch"}]}]})";
+        server.push({"HTTP/1.1 200 OK\r\nContent-Type: application/fhir+json\r\nContent-Length: " + std::to_string(cap.size()) + "\r\n\r\n" + cap,
+                     test::canned_reply::then::keep_open});
+        backend::openmrs_params p;
+        p.base_url = "http://127.0.0.1:" + std::to_string(server.port());
+        p.batch_size = 50;
+        be = backend::make_openmrs_backend(client, *st, p);
+    }
+};
+}  // namespace
+
 TEST_CASE("OpenMRS backend: a batch answer's entries are handed on as they arrive, before the rest of the Bundle has") {
     // A server offering batch whose answer stalls for 2 s right after its first entry.
-    test::temp_dir tmp;
-    store::store_options o;
-    o.path = tmp.file("edgesync.db");
-    std::string why;
-    auto st = store::store::open(o, why);
-    REQUIRE(st);
-    asio::io_context ioc;
-    test::canned_server server(ioc);
-    const std::string cap = R"({"resourceType":"CapabilityStatement","rest":[{"mode":"server","interaction":[{"code":"batch"}]}]})";
-    server.push({"HTTP/1.1 200 OK\r\nContent-Type: application/fhir+json\r\nContent-Length: " + std::to_string(cap.size()) + "\r\n\r\n" + cap,
-                 test::canned_reply::then::keep_open});
+    canned_parent cp;
+    auto& ioc = cp.ioc;
+    auto& server = cp.server;
     auto entry = [](const std::string& id) {
         return R"({"response":{"status":"200 OK"},"resource":{"resourceType":"Patient","id":")" + id + R"(","meta":{"versionId":"3"}}})";
     };
@@ -336,14 +363,7 @@ TEST_CASE("OpenMRS backend: a batch answer's entries are handed on as they arriv
     batch.split_every = head.size() + prefix.size();  // the first write ends right after entry "a"
     batch.pause = std::chrono::milliseconds(2000);
     server.push(batch);
-
-    net::client_params cp;
-    cp.use_env_proxy = false;
-    net::http_client client(ioc.get_executor(), cp);
-    backend::openmrs_params p;
-    p.base_url = "http://127.0.0.1:" + std::to_string(server.port());
-    p.batch_size = 50;
-    auto be = backend::make_openmrs_backend(client, **st, p);
+    auto& be = cp.be;
     std::vector<std::pair<std::size_t, std::chrono::steady_clock::time_point>> handed;
     std::vector<backend::get_result> got(2);
     auto each = [&](std::size_t i, backend::get_result g) {
@@ -371,28 +391,13 @@ TEST_CASE("OpenMRS backend: a batch answer's entries are handed on as they arriv
 TEST_CASE("batched changes go up gzipped to an edgesync parent, and as they are to any other server") {
     for (const char* software : {"edgesync", "OpenMRS"}) {
         INFO(software);
-        test::temp_dir tmp;
-        store::store_options o;
-        o.path = tmp.file("edgesync.db");
-        std::string why;
-        auto st = store::store::open(o, why);
-        REQUIRE(st);
-        asio::io_context ioc;
-        test::canned_server server(ioc);
-        const std::string cap = R"({"resourceType":"CapabilityStatement","software":{"name":")" + std::string(software) +
-                                R"("},"rest":[{"mode":"server","interaction":[{"code":"batch"}]}]})";
-        server.push({"HTTP/1.1 200 OK\r\nContent-Type: application/fhir+json\r\nContent-Length: " + std::to_string(cap.size()) + "\r\n\r\n" + cap,
-                     test::canned_reply::then::keep_open});
+        canned_parent cp(software);
+        auto& ioc = cp.ioc;
+        auto& server = cp.server;
         const std::string answer = R"({"resourceType":"Bundle","type":"batch-response","entry":[{"response":{"status":"201 Created"}},{"response":{"status":"201 Created"}}]})";
         server.push({"HTTP/1.1 200 OK\r\nContent-Type: application/fhir+json\r\nContent-Length: " + std::to_string(answer.size()) + "\r\n\r\n" + answer,
                      test::canned_reply::then::close});
-        net::client_params cp;
-        cp.use_env_proxy = false;
-        net::http_client client(ioc.get_executor(), cp);
-        backend::openmrs_params p;
-        p.base_url = "http://127.0.0.1:" + std::to_string(server.port());
-        p.batch_size = 50;
-        auto be = backend::make_openmrs_backend(client, **st, p);
+        auto& be = cp.be;
         std::vector<backend::change> changes(2);
         for (int i = 0; i < 2; ++i) {
             changes[static_cast<std::size_t>(i)].ref = {"patient", {"fhir", "Patient", "g" + std::to_string(i)}};
