@@ -928,6 +928,27 @@ TEST_CASE("pipelined commits: a write that fails mid-pull (a full disk, once) le
     vfs.reset();
 }
 
+TEST_CASE("slow links: the resources of the page fetched ahead are fetched as soon as it arrives, while this page's still are") {
+    // Pages of 2 and 4 fetches allowed: with only this page's entries to fetch, at most 2 reads
+    // are ever out at once; with the next page's handed on as it arrives, 3 or 4.
+    openmrs_family fam;
+    auto& openmrs = fam.openmrs;
+    openmrs.page_size = 2;
+    openmrs.read_delay = std::chrono::milliseconds(60);
+    auto up = fam.parent();
+    for (int i = 0; i < 12; ++i) {
+        const std::string id = "p" + std::to_string(i);
+        openmrs.seed_fhir("Patient", id, json::parse(patient(id, "F")));
+        openmrs.add_event("patient", "Patient", R"({"fhir":"/ws/fhir2/R4/Patient/)" + id + R"("})");
+    }
+    auto p = params("pull", {"patient"});
+    p.concurrency = 4;
+    auto r = test::run_until_done(fam.ioc, sync::replicate(*up, fam.child.local(), fam.child.st(), p));
+    REQUIRE_FALSE(r.error);
+    CHECK(r.total(&sync::category_result::written) == 12);
+    CHECK(openmrs.max_reads_in_flight >= 3);
+}
+
 TEST_CASE("slow links: the next feed page is fetched while the current page's resources are, not after them") {
     openmrs_family fam;
     auto& ioc = fam.ioc;
