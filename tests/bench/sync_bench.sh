@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sync benchmark: a child's initial pull of N generated 2 KB Patients from a parent node process (and a push),
+# Sync benchmark: a child's initial pull of N generated 1-3 KB clinical resources from a parent node process (and a push),
 # over loopback and through a delay proxy (300 ms RTT), against the protocol's lower bound.
 #   tests/bench/sync_bench.sh [sync_bench options...]   (default: the standard set below)
 # Not part of the test suite: machines are noisy, so the figures are reported, never asserted.
