@@ -8,7 +8,8 @@
 #                                     Debian packages, the three ARM builds, the npm modules)
 #   BENCH_QUICK=1 tests/bench/run_all.sh   one run per figure and smaller sizes: checks the suite
 #                                     itself; its report says so and is not the one to quote
-#   BENCH_OUT=FILE                    write the report elsewhere (default docs/benchmarks.md)
+#   BENCH_OUT=FILE                    write the report elsewhere (default docs/benchmarks.md; the raw
+#                                     results go beside it, FILE with .jsonl for .md)
 #
 # Scenarios (see docs/benchmarks.md for what each measures):
 #   (a) initial pull over loopback, 10,000 and 100,000 resources (the median of 3 runs each)
@@ -101,6 +102,7 @@ machine=$(node -e '
     process.stdout.write(JSON.stringify({cpu: cpus[0].model, cores: cpus.length, mem_gib: +(os.totalmem() / 2 ** 30).toFixed(1),
         kernel: os.release(), node: process.version}));')
 disk=$(df -T "${TMPDIR:-/tmp}" | awk 'NR==2 {print $2}')
+cp "$results" "${out%.md}.jsonl"
 node "$ES_ROOT/tests/bench/report.js" "$results" "$out" \
     "$machine" "$disk" "$(git -C "$ES_ROOT" rev-parse --short HEAD)$(git -C "$ES_ROOT" diff --quiet HEAD -- . ':!docs/benchmarks.md' || echo '+changes')" \
     "$quick" "${sizes[@]}"

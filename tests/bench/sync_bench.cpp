@@ -336,13 +336,13 @@ int main(int argc, char** argv) {
                     bound, static_cast<unsigned long long>(round_trips), static_cast<unsigned long long>(min_pages), secs / std::max(bound, 1e-9),
                     bound_sum, secs / std::max(bound_sum, 1e-9));
     // Push: the local feed costs nothing; every change must cross the link and be acknowledged:
-    // one round trip at least, and the bytes. This client sends one batch at a time and moves the
-    // marker when it is answered, so it needs a round trip per batch too: its own bound.
+    // one round trip at least, and the bytes. A client that waits for each batch's answer before
+    // sending the next also pays a round trip per batch (this one keeps up to three out).
     const std::uint64_t requests = batch > 1 ? (resources + batch - 1) / batch : resources;
     const double push_bound = std::max(rtt, busiest_s), push_bound_sum = static_cast<double>(requests) * rtt + bytes_s;
     if ((rtt_ms || kbit) && push)
         std::printf("lower bound %.1f s = max(rtt, the busier direction's bytes / bandwidth): %.2fx of it; "
-                    "one round trip per write request (%llu) + all bytes / bandwidth: %.1f s, %.2fx of that\n",
+                    "one round trip per write batch (%llu; a client that waits for each answer) + all bytes / bandwidth: %.1f s, %.2fx of that\n",
                     push_bound, secs / std::max(push_bound, 1e-9), static_cast<unsigned long long>(requests), push_bound_sum,
                     secs / std::max(push_bound_sum, 1e-9));
     if (result.error) std::printf("run error: %s (%s)\n", result.error.message().c_str(), result.detail.c_str());
