@@ -26,6 +26,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -106,6 +107,14 @@ struct openmrs_family {
         op.peer = "parent";
         op.batch_size = batch_size;
         return backend::make_openmrs_backend(client, child.st(), op);
+    }
+    // Patients p0..p(n-1) on the double, each with its feed entry; `family(i)` names the i-th.
+    void seed_patients(int n, const std::function<std::string(int)>& family = [](int) { return std::string("F"); }) {
+        for (int i = 0; i < n; ++i) {
+            const std::string id = "p" + std::to_string(i);
+            openmrs.seed_fhir("Patient", id, json::parse(patient(id, family(i))));
+            openmrs.add_event("patient", "Patient", R"({"fhir":"/ws/fhir2/R4/Patient/)" + id + R"("})");
+        }
     }
 };
 
@@ -499,11 +508,7 @@ TEST_CASE("slow links: up to `concurrency` fetches are in flight at once, and th
         openmrs.read_delay = std::chrono::milliseconds(30);
         auto up = fam.parent();
         // 25 events over 3 pages; p3 changes twice (the second fetch must see the final state).
-        for (int i = 0; i < 24; ++i) {
-            const std::string id = "p" + std::to_string(i);
-            openmrs.seed_fhir("Patient", id, json::parse(patient(id, "Family" + std::to_string(i))));
-            openmrs.add_event("patient", "Patient", R"({"fhir":"/ws/fhir2/R4/Patient/)" + id + R"("})");
-        }
+        fam.seed_patients(24, [](int i) { return "Family" + std::to_string(i); });
         openmrs.add_event("patient", "Patient", R"({"fhir":"/ws/fhir2/R4/Patient/p3"})");
         auto p = params("pull", {"patient"});
         p.concurrency = concurrency;
@@ -559,11 +564,7 @@ TEST_CASE("batched reads: a parent offering batch is read in Bundles of GETs, an
             openmrs.capability_statement = claims_batch ? R"({"resourceType":"CapabilityStatement","rest":[{"mode":"server","interaction":[{"code":"batch"}]}]})"
                                                         : test::read_file(std::string(EDGESYNC_SHARED_DIR) + "/fixtures/openmrs/fhir-r4/server-captures/ozone-capability-statement-metadata.json");
             auto up = fam.parent(50);
-            for (int i = 0; i < 12; ++i) {
-                const std::string id = "p" + std::to_string(i);
-                openmrs.seed_fhir("Patient", id, json::parse(patient(id, "F")));
-                openmrs.add_event("patient", "Patient", R"({"fhir":"/ws/fhir2/R4/Patient/)" + id + R"("})");
-            }
+            fam.seed_patients(12);
             auto r = test::run_until_done(ioc, sync::replicate(*up, child.local(), child.st(), params("pull", {"patient"})));
             REQUIRE_FALSE(r.error);
             CHECK(r.total(&sync::category_result::written) == 12);
@@ -936,11 +937,7 @@ TEST_CASE("slow links: the resources of the page fetched ahead are fetched as so
     openmrs.page_size = 2;
     openmrs.read_delay = std::chrono::milliseconds(60);
     auto up = fam.parent();
-    for (int i = 0; i < 12; ++i) {
-        const std::string id = "p" + std::to_string(i);
-        openmrs.seed_fhir("Patient", id, json::parse(patient(id, "F")));
-        openmrs.add_event("patient", "Patient", R"({"fhir":"/ws/fhir2/R4/Patient/)" + id + R"("})");
-    }
+    fam.seed_patients(12);
     auto p = params("pull", {"patient"});
     p.concurrency = 4;
     auto r = test::run_until_done(fam.ioc, sync::replicate(*up, fam.child.local(), fam.child.st(), p));
@@ -957,11 +954,7 @@ TEST_CASE("slow links: the next feed page is fetched while the current page's re
     openmrs.page_size = 10;
     openmrs.read_delay = std::chrono::milliseconds(20);
     auto up = fam.parent();
-    for (int i = 0; i < 25; ++i) {
-        const std::string id = "p" + std::to_string(i);
-        openmrs.seed_fhir("Patient", id, json::parse(patient(id, "F")));
-        openmrs.add_event("patient", "Patient", R"({"fhir":"/ws/fhir2/R4/Patient/)" + id + R"("})");
-    }
+    fam.seed_patients(25);
     auto p = params("pull", {"patient"});
     p.concurrency = 1;
     auto r = test::run_until_done(ioc, sync::replicate(*up, child.local(), child.st(), p));
