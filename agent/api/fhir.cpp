@@ -696,8 +696,13 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
         };
         auto failure = std::make_shared<std::string>();  // the transaction's failing entry, for the reply
         using R = store::result<std::vector<entry_result>>;
-        // A GET entry, as its own request would answer it.
-        auto read_into = [](store::sql::connection& db, const op& o, entry_result& res_entry) -> boost::system::error_code {
+        // An entry that writes nothing (refused, or a GET), as its own request would answer it.
+        auto answer_unwritten = [](store::sql::connection& db, const op& o, entry_result& res_entry) -> boost::system::error_code {
+            if (o.bad) {
+                res_entry.status = static_cast<int>(o.bad->status);
+                res_entry.diagnostics = o.bad->diagnostics;
+                return {};
+            }
             auto got = store::get_resource(db, *o.read);
             if (!got) return got.error();
             if (!*got) res_entry.status = 404, res_entry.diagnostics = o.type + "/" + o.read->uuid + " does not exist";
@@ -705,66 +710,58 @@ void add_fhir_routes(net::router& r, store::store& st, fhir_params p) {
             else res_entry.resource = std::move(**got);
             return {};
         };
-        auto job = [ops, all_or_nothing, minimal, failure, base = p.base, read_into](store::write_context& c) -> R {
-            std::vector<entry_result> out;
-            for (std::size_t i = 0; i < ops.size(); ++i) {
-                const op& o = ops[i];
-                entry_result res_entry;
-                if (o.bad) {
-                    res_entry.status = static_cast<int>(o.bad->status);
-                    res_entry.diagnostics = o.bad->diagnostics;
-                } else if (o.read) {
-                    if (auto e = read_into(c.db(), o, res_entry)) return R(boost::system::in_place_error, e);
-                } else {
-                    if (!all_or_nothing && c.db().exec("SAVEPOINT entry")) return R(boost::system::in_place_error, store::errc::internal);
-                    auto done = run_prepared(c, *o.write);
-                    if (!done && (store::dooms_transaction(done.error()) || all_or_nothing)) {
-                        *failure = "entry " + std::to_string(i) + ": " + o.write->w.key.type + "/" + o.write->w.key.uuid + ": " + done.error().message();
-                        return R(boost::system::in_place_error, done.error());
-                    }
-                    if (!done) {
-                        // If the entry cannot be undone, nothing of the batch may stand.
-                        if (auto rb = c.db().exec("ROLLBACK TO entry")) return R(boost::system::in_place_error, rb);
-                        res_entry.status = done.error() == store::errc::version_mismatch ? 412 : done.error() == store::errc::not_found ? 404 : 400;
-                        res_entry.diagnostics = done.error().message();
-                    } else {
-                        store::stored_resource res = *done;
-                        const bool created = res.version < 0;
-                        if (created) res.version = -res.version;
-                        res_entry.status = o.write->w.deleted ? 204 : created ? 201 : 200;
-                        res_entry.etag = "W/\"" + std::to_string(res.version) + "\"";
-                        res_entry.location = base + "/" + o.write->w.key.type + "/" + o.write->w.key.uuid + "/_history/" + std::to_string(res.version);
-                        if (!o.write->w.deleted && !minimal) res_entry.resource = std::move(res);
-                    }
-                    if (!all_or_nothing)
-                        if (auto rel = c.db().exec("RELEASE entry")) return R(boost::system::in_place_error, rel);
-                }
-                out.push_back(std::move(res_entry));
-            }
-            return out;
-        };
         // A batch that only reads (a child fetching what the feed named) goes to the store's reader:
         // it neither waits behind commits nor holds the writer. (A transaction's reads stay on
         // the writer: one snapshot for all of them.)
         const bool reads_only = !all_or_nothing && std::none_of(ops.begin(), ops.end(), [](const op& o) { return o.write.has_value(); });
         std::optional<R> outcome_of_job;
         if (reads_only) {
-            auto read_job = [ops, read_into](store::sql::connection& db) -> R {
+            auto read_job = [ops = std::move(ops), answer_unwritten](store::sql::connection& db) -> R {
                 std::vector<entry_result> out;
                 for (const op& o : ops) {
                     entry_result res_entry;
-                    if (o.bad) {
-                        res_entry.status = static_cast<int>(o.bad->status);
-                        res_entry.diagnostics = o.bad->diagnostics;
-                    } else if (auto e = read_into(db, o, res_entry)) {
-                        return R(boost::system::in_place_error, e);
-                    }
+                    if (auto e = answer_unwritten(db, o, res_entry)) return R(boost::system::in_place_error, e);
                     out.push_back(std::move(res_entry));
                 }
                 return out;
             };
             outcome_of_job.emplace(co_await st.read<std::vector<entry_result>>(std::move(read_job)));
         } else {
+            auto job = [ops = std::move(ops), all_or_nothing, minimal, failure, base = p.base, answer_unwritten](store::write_context& c) -> R {
+                std::vector<entry_result> out;
+                for (std::size_t i = 0; i < ops.size(); ++i) {
+                    const op& o = ops[i];
+                    entry_result res_entry;
+                    if (!o.write) {
+                        if (auto e = answer_unwritten(c.db(), o, res_entry)) return R(boost::system::in_place_error, e);
+                    } else {
+                        if (!all_or_nothing && c.db().exec("SAVEPOINT entry")) return R(boost::system::in_place_error, store::errc::internal);
+                        auto done = run_prepared(c, *o.write);
+                        if (!done && (store::dooms_transaction(done.error()) || all_or_nothing)) {
+                            *failure = "entry " + std::to_string(i) + ": " + o.write->w.key.type + "/" + o.write->w.key.uuid + ": " + done.error().message();
+                            return R(boost::system::in_place_error, done.error());
+                        }
+                        if (!done) {
+                            // If the entry cannot be undone, nothing of the batch may stand.
+                            if (auto rb = c.db().exec("ROLLBACK TO entry")) return R(boost::system::in_place_error, rb);
+                            res_entry.status = done.error() == store::errc::version_mismatch ? 412 : done.error() == store::errc::not_found ? 404 : 400;
+                            res_entry.diagnostics = done.error().message();
+                        } else {
+                            store::stored_resource res = *done;
+                            const bool created = res.version < 0;
+                            if (created) res.version = -res.version;
+                            res_entry.status = o.write->w.deleted ? 204 : created ? 201 : 200;
+                            res_entry.etag = "W/\"" + std::to_string(res.version) + "\"";
+                            res_entry.location = base + "/" + o.write->w.key.type + "/" + o.write->w.key.uuid + "/_history/" + std::to_string(res.version);
+                            if (!o.write->w.deleted && !minimal) res_entry.resource = std::move(res);
+                        }
+                        if (!all_or_nothing)
+                            if (auto rel = c.db().exec("RELEASE entry")) return R(boost::system::in_place_error, rel);
+                    }
+                    out.push_back(std::move(res_entry));
+                }
+                return out;
+            };
             outcome_of_job.emplace(co_await st.write<std::vector<entry_result>>(std::move(job)));
         }
         const R& results = *outcome_of_job;
