@@ -110,6 +110,10 @@ inline std::string prose(draw& d, std::size_t size) {
 
 inline std::string bench_id(std::uint64_t n) { return "bench-" + std::to_string(n); }
 
+enum class kind : std::uint8_t { patient, encounter, observation };
+// Which of a group of ten resource(n) is (the category its feed events carry follows from it).
+inline kind kind_of(std::uint64_t n) { return n % 10 == 0 ? kind::patient : n % 10 <= 3 ? kind::encounter : kind::observation; }
+
 inline clinical_resource resource(std::uint64_t n) {
     detail::draw d{n * 0x2545F4914F6CDD1Dull + 1};
     const std::size_t target = 1000 + d.below(2001);  // bytes of the whole body: 1–3 KB
@@ -119,7 +123,8 @@ inline clinical_resource resource(std::uint64_t n) {
     clinical_resource r;
     r.id = id;
     std::string head;
-    if (n % 10 == 0) {
+    const kind k = kind_of(n);
+    if (k == kind::patient) {
         r.type = "Patient";
         r.category = "patient";
         const auto family = d.pick(detail::k_family), given = d.pick(detail::k_given);
@@ -129,7 +134,7 @@ inline clinical_resource resource(std::uint64_t n) {
                R"(","birthDate":")" + detail::date(d, 1940, 80) + R"(","address":[{"use":"home","city":")" + std::string(d.pick(detail::k_city)) +
                R"(","country":"KE","postalCode":")" + std::to_string(10000 + d.below(90000)) + R"("}],"telecom":[{"system":"phone","value":"+2547)" +
                std::to_string(10000000 + d.below(89999999)) + R"("}])";
-    } else if (n % 10 <= 3) {
+    } else if (k == kind::encounter) {
         r.type = "Encounter";
         r.category = "encounter";
         const std::string day = detail::date(d, 2019, 7);

@@ -12,11 +12,8 @@
 #include "net/auth.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
+#include "tests/bench/loopback_http.hpp"
 #include "tests/bench/proc_status.hpp"
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -28,35 +25,16 @@
 #include <vector>
 
 using namespace edgesync;
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
-
-// The status line of GET path, or "" when nothing listens yet (or the answer is cut off).
-std::string get_status(std::uint16_t port, const std::string& path) {
-    asio::io_context ioc;
-    tcp::socket s(ioc);
-    boost::system::error_code ec;
-    s.connect({asio::ip::make_address("127.0.0.1"), port}, ec);
-    if (ec) return "";
-    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    asio::write(s, asio::buffer(req), ec);
-    if (ec) return "";
-    std::string out;
-    char buf[4096];
-    for (std::size_t n; (n = s.read_some(asio::buffer(buf), ec)) > 0 || !ec;) out.append(buf, n);
-    const auto eol = out.find("\r\n");
-    return eol == std::string::npos ? "" : out.substr(0, eol);
-}
 
 // Milliseconds from the start of `argv` until /readyz answers 200; negative when it does not in 30 s.
 double start_until_ready(std::unique_ptr<test::child_process>& out, std::vector<std::string> argv, const std::string& log, std::uint16_t port) {
     const auto t0 = clock_type::now();
     out = std::make_unique<test::child_process>(std::move(argv), log);
     while (clock_type::now() - t0 < std::chrono::seconds(30)) {
-        if (get_status(port, "/readyz").find(" 200") != std::string::npos)
+        if (bench::loopback_status(port, "GET", "/readyz").find(" 200") != std::string::npos)
             return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }

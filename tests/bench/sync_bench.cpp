@@ -25,6 +25,7 @@
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 #include "tests/bench/generated.hpp"
+#include "tests/bench/loopback_http.hpp"
 #include "tests/bench/proc_status.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -153,18 +154,9 @@ asio::awaitable<void> proxy_accept(tcp::acceptor& acc, tcp::endpoint upstream, l
 
 // ---- the parent ------------------------------------------------------------------------------------
 
+// The local app's request to the parent: its status line ("" if nothing answered).
 std::string http_call(std::uint16_t port, const std::string& method, const std::string& path, const std::string& body) {
-    asio::io_context ioc;
-    tcp::socket s(ioc);
-    s.connect({asio::ip::make_address("127.0.0.1"), port});
-    std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer app-token\r\n" +
-                      "Content-Type: application/fhir+json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-    asio::write(s, asio::buffer(req));
-    std::string out;
-    char buf[8192];
-    boost::system::error_code ec;
-    for (std::size_t n; (n = s.read_some(asio::buffer(buf), ec)) > 0 || !ec;) out.append(buf, n);
-    return out.substr(0, out.find("\r\n"));
+    return bench::loopback_status(port, method, path, "Authorization: Bearer app-token\r\nContent-Type: application/fhir+json\r\n", body);
 }
 
 }  // namespace
@@ -300,7 +292,7 @@ int main(int argc, char** argv) {
     // and every byte at the link's bandwidth.
     const double rtt = static_cast<double>(rtt_ms) / 1000.0;
     std::uint64_t per_category[3] = {0, 0, 0};
-    for (std::uint64_t n = 0; n < resources; ++n) ++per_category[n % 10 == 0 ? 0 : n % 10 <= 3 ? 1 : 2];
+    for (std::uint64_t n = 0; n < resources; ++n) ++per_category[static_cast<std::size_t>(bench::kind_of(n))];
     std::uint64_t min_pages = 0, round_trips = 0;
     for (auto c : per_category) {
         min_pages += (c + page_size - 1) / page_size;
