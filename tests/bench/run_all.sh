@@ -42,6 +42,17 @@ trap 'rm -rf "$work"' EXIT
 results=$work/results.jsonl
 : >"$results"
 
+# add_result LABEL COMMAND_TEXT JSON_LINE [BENCH]: appends the JSON object with its label, the command
+# that produced it and, if given, which benchmark it is.
+add_result() {
+    node -e '
+        const [label, cmd, line, bench] = process.argv.slice(1);
+        const o = JSON.parse(line);
+        if (bench) o.bench = bench;
+        o.label = label; o.command = cmd;
+        process.stdout.write(JSON.stringify(o) + "\n");' "$@" >>"$results"
+}
+
 # record LABEL COMMAND...: runs it, keeps its output in the work folder, and appends its last line
 # (one JSON object) to the results with the label and the command.
 record() {
@@ -57,11 +68,7 @@ record() {
     fi
     local cmd=${*//$dir\//build\/host\/}
     cmd=${cmd//$work\//}
-    node -e '
-        const [label, cmd, line] = process.argv.slice(1);
-        const o = JSON.parse(line);
-        o.label = label; o.command = cmd;
-        process.stdout.write(JSON.stringify(o) + "\n");' "$label" "$cmd" "$(grep '^{' "$log" | tail -1)" >>"$results"
+    add_result "$label" "$cmd" "$(grep '^{' "$log" | tail -1)"
     grep -v '^{' "$log" | sed "s/^/  /" >&2
 }
 
@@ -81,12 +88,8 @@ for n in "$small" "$large"; do
             es_log "pouchdb-$n ($s): tests/bench/pouchdb/bench.sh docs-$n.ndjson $s"
             BENCH_TMP=$work "$ES_ROOT/tests/bench/pouchdb/bench.sh" "$work/docs-$n.ndjson" "$s" >"$log" 2>"$log.err" ||
                 { echo "run_all.sh: the PouchDB run failed:" >&2; tail -20 "$log.err" >&2; exit 1; }
-            node -e '
-                const [label, cmd, line] = process.argv.slice(1);
-                const o = JSON.parse(line);
-                o.bench = "pouchdb"; o.label = label; o.command = cmd;
-                process.stdout.write(JSON.stringify(o) + "\n");' "pouchdb-$n-$s" \
-                "build/host/gen_docs $n docs-$n.ndjson && tests/bench/pouchdb/bench.sh docs-$n.ndjson $s" "$(tail -1 "$log")" >>"$results"
+            add_result "pouchdb-$n-$s" "build/host/gen_docs $n docs-$n.ndjson && tests/bench/pouchdb/bench.sh docs-$n.ndjson $s" \
+                "$(tail -1 "$log")" pouchdb
             sed "s/^/  /" "$log.err" | grep -v '^  bench.sh: installing' >&2 || true
         done
     done
